@@ -1,0 +1,86 @@
+"""The canonical tables in the middle (DESIGN.md): distributor adapters produce them, PSA adapters
+read PSA state into them and apply plans made from them. Reconcile only ever sees these columns.
+
+Each table is declared as ordered ``{column: pandas dtype}``; :func:`conform` makes a frame carry
+exactly those columns with those dtypes, so a missing column is caught at one place.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# One row per distributor catalog item (catalog_sync / price_availability desired state, before mapping).
+CATALOG_ITEM: dict[str, str] = {
+    "source_key": "string",  # "<distributor>:<sku>", the cross-reference key, e.g. "tdsynnex:5000006"
+    "distributor": "string",  # tdsynnex | pax8 | crayon
+    "sku": "string",  # distributor SKU
+    "mpn": "string",  # manufacturer part number
+    "manufacturer": "string",
+    "description": "string",  # short name
+    "long_description": "string",
+    "category_code": "string",  # distributor category code
+    "cost": "float64",  # reseller cost in ``currency``
+    "msrp": "float64",
+    "currency": "string",
+    "quantity_available": "Int64",
+    "weight": "float64",
+    "upc": "string",
+    "status": "string",  # Active | Discontinued | Not found | Not authorized
+    "kind": "string",  # hardware | cloud
+    "price_flagged": "boolean",  # True: price below cost is allowed for this item
+}
+
+# One row per product in the PSA (Autotask Products / ConnectWise catalog items), PSA-neutral.
+PSA_PRODUCT: dict[str, str] = {
+    "psa_id": "string",
+    "name": "string",
+    "description": "string",
+    "mpn": "string",
+    "vendor_sku": "string",
+    "manufacturer": "string",
+    "category": "string",  # PSA category name (adapters resolve ids)
+    "unit_cost": "float64",
+    "unit_price": "float64",
+    "msrp": "float64",
+    "active": "boolean",
+}
+
+# The fields channelsync writes to a PSA product; the fingerprint is computed over these.
+PRODUCT_FIELDS: tuple[str, ...] = (
+    "name", "description", "mpn", "vendor_sku", "manufacturer", "category", "unit_cost", "unit_price", "msrp", "active",
+)
+
+# One row per cross-reference entry (state store ``xref`` for one integration and entity type).
+XREF: dict[str, str] = {
+    "source_key": "string",
+    "psa_id": "string",
+    "fingerprint": "string",  # of PRODUCT_FIELDS as last written by channelsync
+}
+
+# One row per planned operation.
+PLAN: dict[str, str] = {
+    "op": "string",  # create | update | deactivate | unchanged | conflict | duplicate
+    "source_key": "string",
+    "psa_id": "string",
+    "idempotency_key": "string",
+    "changed_fields": "object",  # list[str]
+    "desired": "object",  # dict of PRODUCT_FIELDS values to write
+    "before": "object",  # dict of the PSA's current values for changed fields (for the diff)
+    "fingerprint": "string",  # fingerprint of ``desired``
+    "reason": "string",  # why (conflict, duplicate, guard)
+}
+
+PLAN_OPS = ("create", "update", "deactivate", "unchanged", "conflict", "duplicate")
+WRITE_OPS = ("create", "update", "deactivate")
+
+
+def empty(schema: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in schema.items()})
+
+
+def conform(frame: pd.DataFrame, schema: dict[str, str], *, name: str) -> pd.DataFrame:
+    """Return ``frame`` with exactly ``schema``'s columns, in order, cast to its dtypes."""
+    missing = [column for column in schema if column not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} is missing column(s): {', '.join(missing)}")
+    return frame[list(schema)].astype(schema)

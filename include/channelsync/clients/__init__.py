@@ -1,0 +1,1 @@
+"""One module per external API. Plain Python: no Airflow import, no I/O in constructors."""
