@@ -1,0 +1,1 @@
+"""The state store: SQLAlchemy models, engine/session helpers and Alembic migrations."""
