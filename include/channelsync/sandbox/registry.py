@@ -8,6 +8,7 @@ from channelsync.sandbox.framework import Emulator
 
 # prefix → "module:Class"; the prefix is the first path segment (matched case-insensitively).
 EMULATORS: dict[str, str] = {
+    "tdsynnex": "channelsync.sandbox.tdsynnex:TdSynnexEmulator",
 }
 
 

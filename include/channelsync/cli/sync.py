@@ -1,0 +1,39 @@
+"""``channelsync sync``: run the very DAG Airflow schedules, in-process (``dag.test()``)."""
+
+from __future__ import annotations
+
+import json
+
+from channelsync import settings
+from channelsync.dagfactory import build_dags
+from channelsync.errors import ConfigError
+from channelsync.templates.dag_builder import dag_id_for
+
+
+def run_sync(template: str, integration: str, *, preview: bool) -> int:
+    dags = build_dags(settings.config_path())
+    dag_id = dag_id_for(integration, template)
+    if dag_id not in dags:
+        raise ConfigError(f"no DAG {dag_id}: is template {template!r} enabled for integration {integration!r}?")
+    dag_run = dags[dag_id].test(run_conf={"preview": preview})
+    state = str(getattr(dag_run, "state", "unknown"))
+    summary = _latest_run(integration, template)
+    print(json.dumps({"dag_id": dag_id, "dag_run_state": state, **summary}, indent=2, default=str))
+    return 0 if state == "success" else 1
+
+
+def _latest_run(integration: str, template: str) -> dict[str, object]:
+    from sqlalchemy import select
+
+    from channelsync.state.db import session_scope
+    from channelsync.state.models import SyncRun
+
+    with session_scope() as session:
+        run = session.scalars(
+            select(SyncRun).where(SyncRun.integration == integration, SyncRun.template == template)
+            .order_by(SyncRun.id.desc()).limit(1)
+        ).first()
+        if run is None:
+            return {}
+        return {"run_id": run.id, "status": run.status, "preview": run.preview, "counts": run.counts,
+                "api_calls": run.api_calls, "error": run.error_message, "plan_diff": run.plan_path}

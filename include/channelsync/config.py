@@ -1,0 +1,146 @@
+"""The integrations file: which integrations exist, their systems, connections and templates.
+
+Validated as a whole before any DAG is built: a bad file gives ONE error naming the file, the
+integration and the field, never a half-built set of DAGs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from channelsync.errors import ConfigError
+
+TemplateName = Literal[
+    "catalog_sync", "price_availability", "service_catalog_sync", "subscription_billing", "submit_orders",
+    "order_status",
+]
+PsaSystem = Literal["autotask", "connectwise"]
+DistributorName = Literal["tdsynnex", "crayon", "pax8"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PsaConfig(_Strict):
+    system: PsaSystem
+    conn_id: str
+
+
+class DistributorConfig(_Strict):
+    """Connection ids per API of one distributor (TD SYNNEX has an XML and an Ion connection)."""
+
+    conn_id: str | None = None
+    xml_conn_id: str | None = None
+    ion_conn_id: str | None = None
+
+    @model_validator(mode="after")
+    def _one_connection(self) -> DistributorConfig:
+        if not (self.conn_id or self.xml_conn_id or self.ion_conn_id):
+            raise ValueError("needs at least one of conn_id, xml_conn_id, ion_conn_id")
+        return self
+
+
+class TemplateConfig(_Strict):
+    enabled: bool = True
+    schedule: str | None = None  # cron or preset; None = the template's default
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class AlertConfig(_Strict):
+    emails: list[str] = Field(default_factory=list)
+
+
+class IntegrationConfig(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    description: str = ""
+    owner: str = "channelsync"
+    psa: PsaConfig
+    distributors: dict[DistributorName, DistributorConfig]
+    templates: dict[TemplateName, TemplateConfig]
+    alerts: AlertConfig = Field(default_factory=AlertConfig)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(), sort_keys=True).encode()).hexdigest()
+
+
+class ChannelsyncConfig(_Strict):
+    integrations: list[IntegrationConfig]
+
+    @field_validator("integrations")
+    @classmethod
+    def _unique_names(cls, value: list[IntegrationConfig]) -> list[IntegrationConfig]:
+        seen: set[str] = set()
+        for integration in value:
+            if integration.name in seen:
+                raise ValueError(f"integration name {integration.name!r} is used twice")
+            seen.add(integration.name)
+        return value
+
+    def get(self, name: str) -> IntegrationConfig:
+        for integration in self.integrations:
+            if integration.name == name:
+                return integration
+        known = ", ".join(i.name for i in self.integrations) or "none"
+        raise ConfigError(f"no integration named {name!r} (configured: {known})")
+
+
+def load_config(path: Path) -> ChannelsyncConfig:
+    """Read and validate the whole file, template options included."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with an 'integrations' list")
+    try:
+        config = ChannelsyncConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, raw, exc)) from None
+    for integration in config.integrations:
+        _validate_template_options(path, integration)
+    return config
+
+
+def _validate_template_options(path: Path, integration: IntegrationConfig) -> None:
+    from channelsync.templates.registry import TEMPLATES
+
+    for name, template in integration.templates.items():
+        spec = TEMPLATES.get(name)
+        if spec is None:
+            raise ConfigError(f"{path}: integration {integration.name!r}: template {name!r} is not available yet")
+        missing = [d for d in spec.distributors if d not in integration.distributors]
+        if missing:
+            raise ConfigError(
+                f"{path}: integration {integration.name!r}: template {name!r} needs distributor(s) "
+                f"{', '.join(missing)} under 'distributors'"
+            )
+        try:
+            spec.options_model.model_validate(template.options)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(
+                f"{path}: integration {integration.name!r}: templates.{name}.options.{field}: {first['msg']}"
+            ) from None
+
+
+def _describe(path: Path, raw: dict[str, Any], exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    loc = list(first["loc"])
+    where = ""
+    if len(loc) >= 2 and loc[0] == "integrations" and isinstance(loc[1], int):
+        items = raw.get("integrations") or []
+        name = items[loc[1]].get("name") if loc[1] < len(items) and isinstance(items[loc[1]], dict) else None
+        where = f"integration {name!r}: " if name else f"integration #{loc[1] + 1}: "
+        loc = loc[2:]
+    field = ".".join(str(p) for p in loc) or "(file)"
+    return f"{path}: {where}{field}: {first['msg']}"

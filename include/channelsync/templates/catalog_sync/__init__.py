@@ -1,0 +1,1 @@
+"""catalog_sync: the TD SYNNEX catalog → PSA products."""

@@ -1,0 +1,148 @@
+"""Build one Airflow DAG for one (integration, template): extract → validate → reconcile → load → report.
+
+Imported at DAG parse time: only airflow.sdk and light channelsync modules here; every stage body
+imports its heavy modules (pandas, GX, clients) when the task runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
+
+from channelsync.config import IntegrationConfig, TemplateConfig
+from channelsync.templates.registry import TEMPLATES, TemplateSpec
+
+START_DATE = datetime(2026, 1, 1)
+
+
+def dag_id_for(integration: str, template: str) -> str:
+    return f"{integration}__{template}"
+
+
+def _run_context(spec: TemplateSpec, integration: IntegrationConfig, options: dict[str, Any]) -> Any:
+    from channelsync.runs.context import RunContext
+
+    context = get_current_context()
+    dag_run = context["dag_run"]
+    return RunContext(
+        integration=integration,
+        template=spec.name,
+        options=spec.options_model.model_validate(options),
+        run_key=f"{dag_run.dag_id}/{dag_run.run_id}",
+        preview=bool(context["params"].get("preview", False)),
+    )
+
+
+def _steps(spec: TemplateSpec) -> Any:
+    from importlib import import_module
+
+    module_name, _, class_name = spec.steps.partition(":")
+    return getattr(import_module(module_name), class_name)()
+
+
+def build_dag(integration: IntegrationConfig, template_name: str, template: TemplateConfig) -> DAG:
+    spec = TEMPLATES[template_name]
+    options = dict(template.options)
+    psa_pool = f"{integration.psa.system}_api"
+    default_args = {
+        "owner": integration.owner,
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": _on_task_failure,
+    }
+    with DAG(
+        dag_id=dag_id_for(integration.name, template_name),
+        description=f"{integration.name}: {spec.summary}",
+        doc_md=_doc(integration, spec),
+        schedule=template.schedule or spec.default_schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=default_args,
+        tags=["channelsync", template_name, integration.name, integration.psa.system],
+        params={"preview": Param(False, type="boolean", description="Dry run: show the plan, write nothing")},
+        on_failure_callback=_on_dag_failure,
+    ) as dag:
+
+        @task(task_id="extract")
+        def extract() -> dict[str, Any]:
+            return _run_stage("extract", spec, integration, options)
+
+        @task(task_id="validate")
+        def validate(extracted: dict[str, Any]) -> dict[str, Any]:
+            return _run_stage("validate", spec, integration, options, extracted)
+
+        @task(task_id="reconcile")
+        def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
+            return _run_stage("reconcile", spec, integration, options, validated)
+
+        @task(task_id="load", pool=psa_pool)
+        def load(planned: dict[str, Any]) -> dict[str, Any]:
+            return _run_stage("load", spec, integration, options, planned)
+
+        @task(task_id="report", trigger_rule=TriggerRule.ALL_DONE, retries=0)
+        def report() -> dict[str, Any]:
+            from channelsync.runs.runner import stage_report
+
+            ti = get_current_context()["ti"]
+            results = {name: ti.xcom_pull(task_ids=name) for name in ("extract", "validate", "reconcile", "load")}
+            # Every stage hands its result to the next; no load result means a stage failed for good.
+            failed = results["load"] is None
+            summary = stage_report(_run_context(spec, integration, options), results, failed=failed)
+            if failed:
+                raise RuntimeError(f"run {summary['run_id']} failed: see the failed task's log and the run's error")
+            return summary
+
+        extracted = extract()
+        validated = validate(extracted)
+        planned = reconcile(validated)
+        loaded = load(planned)
+        loaded >> report()
+    return dag
+
+
+def _run_stage(stage: str, spec: TemplateSpec, integration: IntegrationConfig, options: dict[str, Any],
+               previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    from channelsync.runs import runner
+
+    run = _run_context(spec, integration, options)
+    if previous is not None:
+        run.run_id = previous.get("run_id")
+    try:
+        if stage == "extract":
+            return runner.stage_extract(run, _steps(spec))
+        if stage == "validate":
+            return runner.stage_validate(run, _steps(spec), previous or {})
+        if stage == "reconcile":
+            return runner.stage_reconcile(run, _steps(spec), previous or {},
+                                          preview_rows=run.options.load.preview_rows)
+        return runner.stage_load(run, _steps(spec), previous or {})
+    except Exception as exc:
+        runner.record_stage_failure(run, stage, exc)
+        raise
+
+
+def _on_task_failure(context: Any) -> None:
+    from channelsync.alerts import on_task_failure
+
+    on_task_failure(context)
+
+
+def _on_dag_failure(context: Any) -> None:
+    from channelsync.alerts import on_dag_failure
+
+    on_dag_failure(context)
+
+
+def _doc(integration: IntegrationConfig, spec: TemplateSpec) -> str:
+    return (
+        f"### {integration.name} · {spec.name}\n\n{spec.summary}.\n\n"
+        f"- PSA: **{integration.psa.system}** (connection `{integration.psa.conn_id}`)\n"
+        f"- distributors: {', '.join(integration.distributors)}\n"
+        "- stages: extract → validate (Great Expectations) → reconcile (plan) → load (idempotent) → report\n"
+        "- trigger with `{\"preview\": true}` to see the plan without writing anything; the plan's field-level "
+        "diff is in the reconcile task's log.\n"
+    )

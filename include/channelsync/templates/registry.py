@@ -1,0 +1,46 @@
+"""Every template channelsync can build, by name. Light on purpose: imported at DAG parse time.
+
+``steps`` is an import path loaded only inside tasks, so parsing never imports pandas or GX.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from channelsync.templates.catalog_sync.options import CatalogSyncOptions
+from channelsync.templates.price_availability.options import PriceAvailabilityOptions
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    name: str
+    summary: str
+    default_schedule: str
+    steps: str  # "module:Class" implementing channelsync.runs.steps.TemplateSteps
+    options_model: type[BaseModel]
+    distributors: tuple[str, ...]  # distributors the integration must configure
+
+
+TEMPLATES: dict[str, TemplateSpec] = {
+    spec.name: spec
+    for spec in (
+        TemplateSpec(
+            name="catalog_sync",
+            summary="TD SYNNEX catalog → PSA products (create, update, deactivate)",
+            default_schedule="0 3 * * *",
+            steps="channelsync.templates.catalog_sync.steps:CatalogSyncSteps",
+            options_model=CatalogSyncOptions,
+            distributors=("tdsynnex",),
+        ),
+        TemplateSpec(
+            name="price_availability",
+            summary="TD SYNNEX live price & availability → cost, price and stock of PSA products in use",
+            default_schedule="0 * * * *",
+            steps="channelsync.templates.price_availability.steps:PriceAvailabilitySteps",
+            options_model=PriceAvailabilityOptions,
+            distributors=("tdsynnex",),
+        ),
+    )
+}
