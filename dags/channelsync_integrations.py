@@ -1,4 +1,4 @@
-"""channelsync: one DAG per (integration, template) from the integrations file.
+"""channelsync: one Airflow DAG per (integration, template) from the integrations file.
 
 The file is ``$CHANNELSYNC_CONFIG`` or ``config/integrations.yaml``. Each DAG runs
 extract → validate → reconcile → load → report; trigger it with ``{"preview": true}`` for a dry run.

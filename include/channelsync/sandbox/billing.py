@@ -319,3 +319,38 @@ class BillingBook:
             (offer, self.prices[offer.nce_id]) for offer in self.offers_by_id.values()
             if self.prices[offer.nce_id].retired_on is None or self.prices[offer.nce_id].retired_on > on  # type: ignore[operator]
         ]
+
+
+def change_date(spec: dict[str, object], next_month: date) -> date:
+    """The date of a control-API change: ``date`` (ISO) or ``day`` (of the next unpublished month)."""
+    if spec.get("date") is not None:
+        return date.fromisoformat(str(spec["date"]))
+    day = spec.get("day", 1)
+    if isinstance(day, bool) or not isinstance(day, int):
+        raise ValueError("day must be a whole number (day of the next unpublished month)")
+    if not 1 <= day <= month_end(next_month).day:
+        raise ValueError(f"day {day} is not a day of {next_month:%Y-%m}")
+    return next_month.replace(day=day)
+
+
+def whole(spec: dict[str, object], name: str, default: int | None = None) -> int:
+    value = spec.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be a whole number")
+    return value
+
+
+def decimal_field(spec: dict[str, object], name: str) -> Decimal | None:
+    value = spec.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{name} must be a number")
+    try:
+        return money(Decimal(str(value)))
+    except ArithmeticError as exc:
+        raise ValueError(f"{name} must be a number") from exc
+
+
+# The control API's change types (both emulators) → the book's change kinds.
+CHANGE_TYPES = ("seat_change", "price_change", "new_tenant", "cancel", "annual_subscription", "retire_product")

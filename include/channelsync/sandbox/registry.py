@@ -8,6 +8,8 @@ from channelsync.sandbox.framework import Emulator
 
 # prefix → "module:Class"; the prefix is the first path segment (matched case-insensitively).
 EMULATORS: dict[str, str] = {
+    "autotask": "channelsync.sandbox.autotask:AutotaskEmulator",
+    "connectwise": "channelsync.sandbox.connectwise:ConnectWiseEmulator",
     "tdsynnex": "channelsync.sandbox.tdsynnex:TdSynnexEmulator",
 }
 

@@ -162,21 +162,28 @@ def ordered(rows: list[dict[str, Any]], order: list[tuple[str, bool]]) -> list[d
 
 
 def project(record: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    """Partial response: ``id,name,status/id``; a path through an array keeps that field of each element."""
     if not fields:
         return record
     out: dict[str, Any] = {}
     for path in fields:
-        parts = path.split("/")
-        source: Any = record
-        for part in parts:
-            source = source.get(part) if isinstance(source, dict) else None
-        if source is None:
-            continue
-        target = out
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-        target[parts[-1]] = source
+        _copy_path(record, out, path.split("/"))
     return out
+
+
+def _copy_path(source: dict[str, Any], target: dict[str, Any], parts: list[str]) -> None:
+    value = source.get(parts[0])
+    if value is None:
+        return
+    if len(parts) == 1:
+        target[parts[0]] = value
+    elif isinstance(value, dict):
+        _copy_path(value, target.setdefault(parts[0], {}), parts[1:])
+    elif isinstance(value, list):
+        existing = target.setdefault(parts[0], [{} for _ in value])
+        for element, projected in zip(value, existing, strict=False):
+            if isinstance(element, dict):
+                _copy_path(element, projected, parts[1:])
 
 
 def filtered(rows: Iterable[dict[str, Any]], predicate: Predicate | None) -> Iterator[dict[str, Any]]:

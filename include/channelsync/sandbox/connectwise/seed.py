@@ -59,7 +59,7 @@ class _Seeder:
 
     def add(self, table: str, record: dict[str, Any], key: str | None = None) -> dict[str, Any]:
         rules.info(record, self.now)
-        row = self.store.table(table).insert(record)
+        row = self.store.table(table).insert({"id": self.store.table(table).next_id(), **record})
         if key is not None:
             self.by_name[(table, key)] = row
         return row
@@ -175,7 +175,7 @@ class _Seeder:
             company = self.by_name[("companies", customer.key)]
             base = {
                 "company": self.ref("companies", customer.key, "company"),
-                "contact": company["defaultContact"], "startDate": "2025-01-01T00:00:00Z",
+                "contact": self.ref("contacts", f"contact:{company['identifier']}", "contact"), "startDate": "2025-01-01T00:00:00Z",
                 "noEndingDateFlag": True, "billTime": "Billable", "billExpenses": "Billable",
                 "billProducts": "Billable", "invoicingCycle": "ContractYear", "employeeCompRate": "Actual",
                 "billAmount": 0.0, "taxable": False, "oneTimeFlag": False, "periodType": "Current",
@@ -245,5 +245,5 @@ def bulk_catalog_items(store: RecordStore, world: World, count: int, now: dateti
             "dateEntered": rules.stamp(now),
         }
         rules.info(record, now)
-        table.insert(record)
+        table.insert({"id": table.next_id(), **record})
     return len(table)
