@@ -1,0 +1,111 @@
+"""Apply planned operations exactly once: the ledger records each before it is sent and marks it after.
+
+Shared by every template: a template turns its plan into :class:`Operation` objects and gives an
+:class:`OperationExecutor` that knows the PSA. This module owns the rules:
+
+- an operation already marked *applied* (an earlier attempt of this run, or a crash before the
+  report) is not sent again;
+- a write that may have reached the PSA without an answer (``OutcomeUnknownError``) is resolved by
+  looking the record up by its natural key, never by sending it again blindly;
+- fatal errors fail that item only (the run goes on, status Warning); retriable errors that
+  outlived the client's retries are counted so the load task fails and Airflow retries it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from channelsync.errors import ChannelsyncError, FatalApiError, OutcomeUnknownError, RetriableApiError
+from channelsync.runs.steps import ItemOutcome, LoadSummary
+from channelsync.state.repository import Ledger
+
+log = logging.getLogger(__name__)
+
+OUTCOME_OF_OP = {"create": "created", "update": "updated", "deactivate": "deactivated", "link": "linked"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    key: str  # idempotency key
+    op: str  # create | update | deactivate | link
+    source_key: str
+    psa_id: str | None
+    fields: dict[str, Any]  # the values to write (template-neutral names)
+    changed_fields: list[str] = field(default_factory=list)
+    fingerprint: str = ""  # of the values the PSA holds after this operation
+
+
+class OperationExecutor(Protocol):
+    entity_type: str
+    psa_system: str
+
+    def execute(self, operation: Operation) -> str:
+        """Send the operation; return the PSA id of the record it wrote."""
+        ...
+
+    def resolve_unknown(self, operation: Operation) -> str | None:
+        """After an unanswered write: the PSA id if the write is found applied, else None."""
+        ...
+
+
+def apply_operations(
+    operations: Sequence[Operation],
+    executor: OperationExecutor,
+    ledger: Ledger,
+    *,
+    run_id: int,
+    concurrency: int,
+) -> LoadSummary:
+    applied_before = ledger.applied_keys([op.key for op in operations])
+    to_send = [op for op in operations if op.key not in applied_before]
+    ledger.record_pending(
+        run_id, [{"idempotency_key": op.key, "op": op.op, "source_key": op.source_key, "psa_id": op.psa_id}
+                 for op in to_send],
+    )
+    outcomes = [
+        ItemOutcome(op.source_key, OUTCOME_OF_OP[op.op], op.psa_id, op.changed_fields,
+                    warnings=["applied by an earlier attempt; not sent again"])
+        for op in operations if op.key in applied_before
+    ]
+    log.info("load: %d operations, %d already applied, %d to send with %d worker(s)",
+             len(operations), len(applied_before), len(to_send), concurrency)
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load") as pool:
+        results = list(pool.map(lambda op: _apply_one(op, executor, ledger), to_send))
+    outcomes.extend(outcome for outcome, _ in results)
+    return LoadSummary(outcomes=outcomes, retriable_failures=sum(1 for _, retriable in results if retriable))
+
+
+def _apply_one(op: Operation, executor: OperationExecutor, ledger: Ledger) -> tuple[ItemOutcome, bool]:
+    """Returns the item's outcome and whether it failed in a way worth retrying."""
+    try:
+        psa_id = executor.execute(op)
+    except OutcomeUnknownError as exc:
+        try:
+            psa_id = executor.resolve_unknown(op)  # type: ignore[assignment]
+        except ChannelsyncError as lookup_error:
+            return _failed(op, ledger, lookup_error, status="unknown"), True
+        if psa_id is None:
+            # Not found: the write did not happen. Retrying the task sends it again (it is still pending).
+            return _failed(op, ledger, exc, status="unknown"), True
+        log.warning("%s %s: the answer was lost but the write is in the PSA (id %s)", op.op, op.source_key, psa_id)
+    except RetriableApiError as exc:
+        return _failed(op, ledger, exc, status="failed"), True
+    except (FatalApiError, ChannelsyncError) as exc:
+        return _failed(op, ledger, exc, status="failed"), False
+    ledger.mark_applied(
+        op.key, psa_id=psa_id,
+        xref={"psa_system": executor.psa_system, "entity_type": executor.entity_type, "source_key": op.source_key,
+              "psa_id": psa_id, "fingerprint": op.fingerprint},
+    )
+    return ItemOutcome(op.source_key, OUTCOME_OF_OP[op.op], psa_id, op.changed_fields), False
+
+
+def _failed(op: Operation, ledger: Ledger, error: ChannelsyncError, *, status: str) -> ItemOutcome:
+    ledger.mark_failed(op.key, status=status, error_code=error.code, error_message=str(error))
+    log.error("%s %s failed: %s", op.op, op.source_key, error)
+    return ItemOutcome(op.source_key, "failed", op.psa_id, op.changed_fields, error_code=error.code,
+                       error_message=str(error))
