@@ -7,7 +7,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
 from channelsync.state import db
-from channelsync.state.models import Base, BillingLedger, CrossReference, OperationLedger, OrderLedger
+from channelsync.state.models import Base, BillingLedger, CrossReference, OperationLedger, OrderLedger, SyncRun
 
 
 def _schema(url: str) -> dict[str, list[str]]:
@@ -37,7 +37,7 @@ def test_migration_matches_the_models(state_url: str) -> None:
 @pytest.mark.parametrize(
     ("model", "row"),
     [
-        (OperationLedger, {"integration": "i", "template": "t", "idempotency_key": "k", "op": "create",
+        (OperationLedger, {"integration": "i", "template": "t", "idempotency_key": "k", "op": "create", "run_id": 1,
                            "source_key": "s"}),
         (OrderLedger, {"integration": "i", "psa_po_id": "7", "distributor": "tdsynnex", "customer_po_number": "PO7"}),
         (BillingLedger, {"integration": "i", "distributor": "crayon", "invoice_id": "INV1", "invoice_line_id": "1"}),
@@ -47,6 +47,8 @@ def test_migration_matches_the_models(state_url: str) -> None:
 )
 def test_unique_keys_refuse_a_second_row(state_url: str, model: type, row: dict[str, str]) -> None:
     db.upgrade(state_url)
+    with db.session_scope(state_url) as session:
+        session.add(SyncRun(id=1, integration="i", template="t", run_key="r"))
     with db.session_scope(state_url) as session:
         session.add(model(**row))
     with pytest.raises(IntegrityError), db.session_scope(state_url) as session:

@@ -20,6 +20,16 @@ ClientFactory = Callable[[str, str], Any]
 def hook_client_factory(system: str, conn_id: str) -> Any:
     from channelsync.hooks.registry import hook_for
 
+    if system == "tdsynnex_flatfile":  # the daily file is reached with the XML connection's login
+        return hook_for("tdsynnex_xml")(conn_id=conn_id).get_flatfile_client()
+    if system == "tdsynnex_ion":  # rotated refresh tokens must outlive the task: keep them in the state store
+        from channelsync.state.token_store import StateTokenStore
+
+        hook = hook_for(system)(conn_id=conn_id)
+        extra = hook.get_connection(conn_id).extra_dejson
+        hook.token_store = StateTokenStore(settings.state_url(), system="tdsynnex_ion", account=conn_id,
+                                           initial=extra.get("refresh_token"))
+        return hook.get_conn()
     return hook_for(system)(conn_id=conn_id).get_conn()
 
 

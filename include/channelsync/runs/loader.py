@@ -3,8 +3,8 @@
 Shared by every template: a template turns its plan into :class:`Operation` objects and gives an
 :class:`OperationExecutor` that knows the PSA. This module owns the rules:
 
-- an operation already marked *applied* (an earlier attempt of this run, or a crash before the
-  report) is not sent again;
+- an operation already marked *applied* in this run (an earlier attempt of the task, or a crash
+  before the report) is not sent again; a later run re-plans from the PSA's state instead;
 - a write that may have reached the PSA without an answer (``OutcomeUnknownError``) is resolved by
   looking the record up by its natural key, never by sending it again blindly;
 - fatal errors fail that item only (the run goes on, status Warning); retriable errors that
@@ -60,7 +60,7 @@ def apply_operations(
     run_id: int,
     concurrency: int,
 ) -> LoadSummary:
-    applied_before = ledger.applied_keys([op.key for op in operations])
+    applied_before = ledger.applied_keys(run_id, [op.key for op in operations])
     to_send = [op for op in operations if op.key not in applied_before]
     ledger.record_pending(
         run_id, [{"idempotency_key": op.key, "op": op.op, "source_key": op.source_key, "psa_id": op.psa_id}
@@ -74,12 +74,12 @@ def apply_operations(
     log.info("load: %d operations, %d already applied, %d to send with %d worker(s)",
              len(operations), len(applied_before), len(to_send), concurrency)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load") as pool:
-        results = list(pool.map(lambda op: _apply_one(op, executor, ledger), to_send))
+        results = list(pool.map(lambda op: _apply_one(op, executor, ledger, run_id), to_send))
     outcomes.extend(outcome for outcome, _ in results)
     return LoadSummary(outcomes=outcomes, retriable_failures=sum(1 for _, retriable in results if retriable))
 
 
-def _apply_one(op: Operation, executor: OperationExecutor, ledger: Ledger) -> tuple[ItemOutcome, bool]:
+def _apply_one(op: Operation, executor: OperationExecutor, ledger: Ledger, run_id: int) -> tuple[ItemOutcome, bool]:
     """Returns the item's outcome and whether it failed in a way worth retrying."""
     try:
         psa_id = executor.execute(op)
@@ -87,25 +87,25 @@ def _apply_one(op: Operation, executor: OperationExecutor, ledger: Ledger) -> tu
         try:
             psa_id = executor.resolve_unknown(op)  # type: ignore[assignment]
         except ChannelsyncError as lookup_error:
-            return _failed(op, ledger, lookup_error, status="unknown"), True
+            return _failed(op, ledger, run_id, lookup_error, status="unknown"), True
         if psa_id is None:
             # Not found: the write did not happen. Retrying the task sends it again (it is still pending).
-            return _failed(op, ledger, exc, status="unknown"), True
+            return _failed(op, ledger, run_id, exc, status="unknown"), True
         log.warning("%s %s: the answer was lost but the write is in the PSA (id %s)", op.op, op.source_key, psa_id)
     except RetriableApiError as exc:
-        return _failed(op, ledger, exc, status="failed"), True
+        return _failed(op, ledger, run_id, exc, status="failed"), True
     except (FatalApiError, ChannelsyncError) as exc:
-        return _failed(op, ledger, exc, status="failed"), False
+        return _failed(op, ledger, run_id, exc, status="failed"), False
     ledger.mark_applied(
-        op.key, psa_id=psa_id,
+        run_id, op.key, psa_id=psa_id,
         xref={"psa_system": executor.psa_system, "entity_type": executor.entity_type, "source_key": op.source_key,
               "psa_id": psa_id, "fingerprint": op.fingerprint},
     )
     return ItemOutcome(op.source_key, OUTCOME_OF_OP[op.op], psa_id, op.changed_fields), False
 
 
-def _failed(op: Operation, ledger: Ledger, error: ChannelsyncError, *, status: str) -> ItemOutcome:
-    ledger.mark_failed(op.key, status=status, error_code=error.code, error_message=str(error))
+def _failed(op: Operation, ledger: Ledger, run_id: int, error: ChannelsyncError, *, status: str) -> ItemOutcome:
+    ledger.mark_failed(run_id, op.key, status=status, error_code=error.code, error_message=str(error))
     log.error("%s %s failed: %s", op.op, op.source_key, error)
     return ItemOutcome(op.source_key, "failed", op.psa_id, op.changed_fields, error_code=error.code,
                        error_message=str(error))

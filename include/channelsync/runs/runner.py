@@ -140,3 +140,24 @@ def stage_report(run: RunContext, results: dict[str, dict[str, Any] | None], *, 
                "preview": run.preview, "plan": planned.get("counts")}
     log.info("run %s of %s/%s: %s %s", run_id, run.integration.name, run.template, status.upper(), summary)
     return summary
+
+
+def run_in_process(run: RunContext, steps: TemplateSteps, *, preview_rows: int = 50) -> dict[str, Any]:
+    """All five stages in order, with the DAG's failure semantics (tests and benchmarks use this;
+    ``channelsync sync`` runs the real DAG through ``dag.test()``)."""
+    results: dict[str, dict[str, Any] | None] = {}
+    stage = "extract"
+    try:
+        results["extract"] = stage_extract(run, steps)
+        stage = "validate"
+        results["validate"] = stage_validate(run, steps, results["extract"])
+        stage = "reconcile"
+        results["reconcile"] = stage_reconcile(run, steps, results["validate"], preview_rows=preview_rows)
+        stage = "load"
+        results["load"] = stage_load(run, steps, results["reconcile"])
+    except Exception as exc:
+        record_stage_failure(run, stage, exc)
+        summary = stage_report(run, results, failed=True)
+        summary["error"] = exc
+        return summary
+    return stage_report(run, results, failed=False)

@@ -96,13 +96,15 @@ class OperationLedger(Base):
     """Every planned write, recorded before it is sent and marked after: a rerun sends only the rest."""
 
     __tablename__ = "operation_ledger"
-    __table_args__ = (UniqueConstraint("integration", "idempotency_key", name="uq_operation_key"),)
+    # Per run: a retried or cleared task of the same run skips what it applied; a later run re-plans from
+    # the PSA's state (an update back to an earlier value legitimately repeats a key across runs).
+    __table_args__ = (UniqueConstraint("run_id", "idempotency_key", name="uq_operation_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     integration: Mapped[str] = mapped_column(String(100))
     template: Mapped[str] = mapped_column(String(50))
     idempotency_key: Mapped[str] = mapped_column(String(128))
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"), nullable=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
     op: Mapped[str] = mapped_column(String(20))
     source_key: Mapped[str] = mapped_column(String(250))
     psa_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

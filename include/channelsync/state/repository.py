@@ -75,6 +75,13 @@ def item_counts(url: str, run_id: int) -> dict[str, int]:
     return {outcome: count for outcome, count in rows}
 
 
+def item_keys(url: str, run_id: int, *, outcome: str) -> list[str]:
+    with session_scope(url) as session:
+        return list(session.scalars(
+            select(SyncItem.source_key).where(SyncItem.run_id == run_id, SyncItem.outcome == outcome)
+        ))
+
+
 def load_xref(url: str, *, integration: str, entity_type: str) -> list[tuple[str, str, str]]:
     with session_scope(url) as session:
         rows = session.execute(
@@ -91,7 +98,7 @@ class Ledger:
     def __init__(self, url: str, *, integration: str, template: str) -> None:
         self.url, self.integration, self.template = url, integration, template
 
-    def applied_keys(self, keys: Sequence[str]) -> set[str]:
+    def applied_keys(self, run_id: int, keys: Sequence[str]) -> set[str]:
         out: set[str] = set()
         with session_scope(self.url) as session:
             for start in range(0, len(keys), 500):
@@ -99,7 +106,7 @@ class Ledger:
                 out.update(
                     session.scalars(
                         select(OperationLedger.idempotency_key).where(
-                            OperationLedger.integration == self.integration,
+                            OperationLedger.run_id == run_id,
                             OperationLedger.idempotency_key.in_(chunk),
                             OperationLedger.status == "applied",
                         )
@@ -116,16 +123,16 @@ class Ledger:
         ]
         with session_scope(self.url) as session:
             for start in range(0, len(rows), 1000):
-                upsert(session, OperationLedger, rows[start : start + 1000], keys=["integration", "idempotency_key"])
+                upsert(session, OperationLedger, rows[start : start + 1000], keys=["run_id", "idempotency_key"])
 
     def mark_applied(
-        self, key: str, *, psa_id: str, xref: dict[str, Any] | None = None,
+        self, run_id: int, key: str, *, psa_id: str, xref: dict[str, Any] | None = None,
     ) -> None:
         """Mark one operation applied and, in the same transaction, move the cross-reference."""
         with session_scope(self.url) as session:
             session.execute(
                 update(OperationLedger)
-                .where(OperationLedger.integration == self.integration, OperationLedger.idempotency_key == key)
+                .where(OperationLedger.run_id == run_id, OperationLedger.idempotency_key == key)
                 .values(status="applied", psa_id=psa_id, error_code=None, error_message=None,
                         updated_at=datetime.now(UTC))
             )
@@ -136,19 +143,21 @@ class Ledger:
                     keys=["integration", "entity_type", "source_key"], update=["psa_id", "fingerprint", "updated_at"],
                 )
 
-    def mark_failed(self, key: str, *, status: str, error_code: str, error_message: str) -> None:
+    def mark_failed(self, run_id: int, key: str, *, status: str, error_code: str, error_message: str) -> None:
         with session_scope(self.url) as session:
             session.execute(
                 update(OperationLedger)
-                .where(OperationLedger.integration == self.integration, OperationLedger.idempotency_key == key)
+                .where(OperationLedger.run_id == run_id, OperationLedger.idempotency_key == key)
                 .values(status=status, error_code=error_code, error_message=error_message[:2000],
                         updated_at=datetime.now(UTC))
             )
 
-    def link(self, xref: dict[str, Any]) -> None:
-        """Record a cross-reference without a write (a hand-made product linked as it is)."""
+    def link(self, xrefs: Sequence[dict[str, Any]]) -> None:
+        """Record cross-references without a write (hand-made products linked as they are)."""
+        now = datetime.now(UTC)
+        rows = [{"integration": self.integration, "updated_at": now, **xref} for xref in xrefs]
         with session_scope(self.url) as session:
-            upsert(
-                session, CrossReference, [{"integration": self.integration, "updated_at": datetime.now(UTC), **xref}],
-                keys=["integration", "entity_type", "source_key"], update=["psa_id", "fingerprint", "updated_at"],
-            )
+            for start in range(0, len(rows), 1000):
+                upsert(session, CrossReference, rows[start : start + 1000],
+                       keys=["integration", "entity_type", "source_key"],
+                       update=["psa_id", "fingerprint", "updated_at"])

@@ -12,6 +12,8 @@ class CatalogSyncOptions(_Options):
     category_map: dict[str, str] = Field(default_factory=dict)
     markup: MarkupRules = Field(default_factory=MarkupRules)
     currency: CurrencyRules = Field(default_factory=CurrencyRules)
+    # Currency of the TD SYNNEX account's prices (the flat file carries none: US accounts are USD).
+    source_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     # SKUs allowed to sell below cost (promotions, loss leaders).
     price_flagged_skus: list[str] = Field(default_factory=list)
     # A product a person changed in the PSA since the last sync is a conflict unless this is true.

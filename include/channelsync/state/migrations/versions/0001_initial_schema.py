@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:50:02.809080
+Create Date: 2026-11-22 03:12:25.217249
 """
 
 import sqlalchemy as sa
@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint(
-            "integration", "distributor", "invoice_id", "invoice_line_id", name="uq_billing_line"
-        ),
+        sa.UniqueConstraint("integration", "distributor", "invoice_id", "invoice_line_id", name="uq_billing_line"),
     )
     op.create_table(
         "category_mappings",
@@ -152,7 +150,7 @@ def upgrade() -> None:
         sa.Column("integration", sa.String(length=100), nullable=False),
         sa.Column("template", sa.String(length=50), nullable=False),
         sa.Column("idempotency_key", sa.String(length=128), nullable=False),
-        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("op", sa.String(length=20), nullable=False),
         sa.Column("source_key", sa.String(length=250), nullable=False),
         sa.Column("psa_id", sa.String(length=64), nullable=True),
@@ -161,9 +159,9 @@ def upgrade() -> None:
         sa.Column("error_message", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["run_id"], ["sync_runs.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["run_id"], ["sync_runs.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("integration", "idempotency_key", name="uq_operation_key"),
+        sa.UniqueConstraint("run_id", "idempotency_key", name="uq_operation_key"),
     )
     op.create_table(
         "sync_items",
@@ -183,8 +181,6 @@ def upgrade() -> None:
     with op.batch_alter_table("sync_items", schema=None) as batch_op:
         batch_op.create_index("ix_sync_items_run_outcome", ["run_id", "outcome"], unique=False)
         batch_op.create_index(batch_op.f("ix_sync_items_source_key"), ["source_key"], unique=False)
-
-
 
 
 def downgrade() -> None:
@@ -207,4 +203,3 @@ def downgrade() -> None:
     op.drop_table("config_audit")
     op.drop_table("category_mappings")
     op.drop_table("billing_ledger")
-

@@ -1,0 +1,1 @@
+"""Adapters: distributor shapes → canonical tables, and canonical plans → PSA writes."""

@@ -1,0 +1,134 @@
+"""Canonical products ↔ ConnectWise procurement catalog items.
+
+Canonical → ConnectWise: name → ``description`` (60), description → ``customerDescription``,
+mpn → ``manufacturerPartNumber`` and, on create, ``identifier`` (the natural key: unique in
+ConnectWise, what people type by hand, and what an unanswered create is looked up by),
+vendor_sku → ``vendorSku``, manufacturer → ``manufacturer`` reference (created when missing),
+category → ``subcategory`` (and its parent ``category``), unit_cost → ``cost``, unit_price →
+``price``, active → not ``inactiveFlag``. New items are type "Hardware", vendor TD SYNNEX.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from channelsync.canonical import PSA_PRODUCT, conform
+from channelsync.errors import FatalApiError, define
+
+if TYPE_CHECKING:
+    from channelsync.clients.connectwise import ConnectWiseClient
+    from channelsync.runs.loader import Operation
+
+CW_UNKNOWN_SUBCATEGORY = define(
+    "CW_UNKNOWN_SUBCATEGORY", "connectwise", "The mapped category is not a ConnectWise procurement subcategory"
+)
+READ_FIELDS = ("id,identifier,description,customerDescription,manufacturerPartNumber,vendorSku,manufacturer/name,"
+               "subcategory/name,cost,price,inactiveFlag")
+VENDOR_IDENTIFIER = "TDSYNNEX"
+PRODUCT_TYPE = "Hardware"
+
+
+class ConnectWiseProducts:
+    psa_system = "connectwise"
+    entity_type = "product"
+
+    def __init__(self, client: ConnectWiseClient) -> None:
+        self.client = client
+        self._lock = threading.Lock()
+        self._subcategories: dict[str, dict[str, Any]] | None = None
+        self._manufacturers: dict[str, int] | None = None
+        self._type_id: int | None = None
+
+    def read_products(self) -> pd.DataFrame:
+        rows = [
+            {
+                "psa_id": str(item["id"]),
+                "name": item.get("description"),
+                "description": item.get("customerDescription"),
+                "mpn": item.get("manufacturerPartNumber"),
+                "vendor_sku": item.get("vendorSku"),
+                "manufacturer": (item.get("manufacturer") or {}).get("name"),
+                "category": (item.get("subcategory") or {}).get("name"),
+                "unit_cost": item.get("cost"),
+                "unit_price": item.get("price"),
+                "msrp": None,
+                "active": not item.get("inactiveFlag", False),
+            }
+            for item in self.client.iter_catalog_items(fields=READ_FIELDS)
+        ]
+        frame = pd.DataFrame(rows, columns=list(PSA_PRODUCT))
+        return conform(frame, PSA_PRODUCT, name="ConnectWise catalog items")
+
+    def execute(self, operation: Operation) -> str:
+        if operation.op == "create":
+            body = {"identifier": operation.fields["mpn"], **self._body(operation.fields, operation.fields)}
+            body.update(type={"id": self._product_type()}, vendor={"identifier": VENDOR_IDENTIFIER},
+                        productClass="NonInventory")
+            return str(self.client.create_catalog_item(body)["id"])
+        assert operation.psa_id is not None
+        changes = self._body(operation.fields, {f: operation.fields[f] for f in operation.changed_fields})
+        self.client.patch_catalog_item(int(operation.psa_id), changes)
+        return operation.psa_id
+
+    def resolve_unknown(self, operation: Operation) -> str | None:
+        if operation.op != "create":
+            return operation.psa_id  # a lost PATCH answer: the PATCH is idempotent and the id known
+        found = self.client.find_catalog_items([operation.fields["mpn"]], fields="id,identifier")
+        return str(found[0]["id"]) if found else None
+
+    def _body(self, fields: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for name, value in changed.items():
+            if name == "name":
+                body["description"] = value
+            elif name == "description":
+                body["customerDescription"] = value or fields.get("name")
+            elif name == "mpn":
+                body["manufacturerPartNumber"] = value
+            elif name == "vendor_sku":
+                body["vendorSku"] = value
+            elif name == "manufacturer":
+                body["manufacturer"] = {"id": self._manufacturer_id(value)}
+            elif name == "category":
+                subcategory = self._subcategory(value)
+                body["subcategory"] = {"id": subcategory["id"]}
+                if subcategory.get("category"):
+                    body["category"] = {"id": subcategory["category"]["id"]}
+            elif name == "unit_cost":
+                body["cost"] = value
+            elif name == "unit_price":
+                body["price"] = value
+            elif name == "active":
+                body["inactiveFlag"] = not value
+        return body
+
+    def _subcategory(self, name: str) -> dict[str, Any]:
+        with self._lock:
+            if self._subcategories is None:
+                self._subcategories = {s["name"].lower(): s for s in self.client.subcategories()}
+        found = self._subcategories.get(str(name).lower())
+        if found is None:
+            raise FatalApiError(
+                f"category {name!r} is not a ConnectWise procurement subcategory; fix the integration's category_map",
+                code=CW_UNKNOWN_SUBCATEGORY, system="connectwise",
+            )
+        return found
+
+    def _manufacturer_id(self, name: str) -> int:
+        with self._lock:
+            if self._manufacturers is None:
+                self._manufacturers = {m["name"].lower(): int(m["id"]) for m in self.client.manufacturers()}
+            key = str(name)[:50].lower()
+            if key not in self._manufacturers:
+                self._manufacturers[key] = int(self.client.create_manufacturer(str(name)[:50])["id"])
+            return self._manufacturers[key]
+
+    def _product_type(self) -> int:
+        with self._lock:
+            if self._type_id is None:
+                types = {t["name"].lower(): int(t["id"]) for t in self.client.types()}
+                self._type_id = types[PRODUCT_TYPE.lower()]
+            return self._type_id

@@ -1,0 +1,51 @@
+"""TD SYNNEX daily flat file → the canonical CATALOG_ITEM table (catalog_sync's extract)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from channelsync.canonical import CATALOG_ITEM, conform
+
+
+def catalog_frame(items: Iterable[dict[str, Any]], *, currency: str, price_flagged: set[str]) -> pd.DataFrame:
+    """Rows of ``TdSynnexFlatFileClient.iter_items`` as canonical catalog items."""
+    rows = [
+        {
+            "source_key": f"tdsynnex:{item['synnex_sku']}",
+            "distributor": "tdsynnex",
+            "sku": item["synnex_sku"],
+            "mpn": item["mpn"],
+            "manufacturer": item["manufacturer"],
+            "description": item["description"],
+            "long_description": item["long_description"],
+            "category_code": item["category_code"],
+            "cost": _float(item["price"]),
+            "msrp": _float(item["msrp"]),
+            "currency": currency,
+            "quantity_available": item["quantity"],
+            "weight": _float(item["weight"]),
+            "upc": item["upc"],
+            "status": item["status"],
+            "kind": "hardware",
+            "price_flagged": item["synnex_sku"] in price_flagged,
+        }
+        for item in items
+    ]
+    frame = pd.DataFrame(rows, columns=list(CATALOG_ITEM))
+    return conform(frame, CATALOG_ITEM, name="TD SYNNEX catalog")
+
+
+def extract_flat_file(client: Any, staging: Path, *, categories: Iterable[str], currency: str,
+                      price_flagged: Iterable[str]) -> pd.DataFrame:
+    """Download today's file into the run's staging folder and read the selected categories."""
+    path = client.download(staging)
+    return catalog_frame(client.iter_items(path, categories=list(categories)), currency=currency,
+                         price_flagged=set(price_flagged))
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
