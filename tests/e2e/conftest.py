@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from channelsync.config import load_config
 from channelsync.connections import SettingsClientFactory, connections_from_settings
 from channelsync.runs.context import RunContext

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from channelsync.sandbox.control_client import SandboxControl
+
 from tests.e2e.conftest import RunTemplate, last_seq, writes
 
 

@@ -7,7 +7,6 @@ from typing import ClassVar
 
 import pytest
 import requests
-
 from channelsync.sandbox import registry
 from channelsync.sandbox.framework import Emulator, SandboxRequest, SandboxResponse, json_response
 from channelsync.sandbox.server import SandboxServer
@@ -63,7 +62,8 @@ def test_direct_record_edits_and_reset(echo_server: str) -> None:
     created = requests.post(f"{echo_server}/_sandbox/records/echo/things", json={"name": "x"}, timeout=5).json()
     assert requests.get(f"{echo_server}/_sandbox/records/echo/things/{created['id']}", timeout=5).json()["name"] == "x"
     requests.patch(f"{echo_server}/_sandbox/records/echo/things/{created['id']}", json={"name": "y"}, timeout=5)
-    assert requests.get(f"{echo_server}/_sandbox/records/echo/things", params={"name": "y"}, timeout=5).json()["count"] == 1
+    found = requests.get(f"{echo_server}/_sandbox/records/echo/things", params={"name": "y"}, timeout=5).json()
+    assert found["count"] == 1
     requests.post(f"{echo_server}/_sandbox/reset", json={"scale": "tiny", "seed": 1}, timeout=5)
     assert requests.get(f"{echo_server}/_sandbox/records/echo/things", timeout=5).json()["count"] == 1
 

@@ -148,13 +148,13 @@ def run_in_process(run: RunContext, steps: TemplateSteps, *, preview_rows: int =
     results: dict[str, dict[str, Any] | None] = {}
     stage = "extract"
     try:
-        results["extract"] = stage_extract(run, steps)
+        results["extract"] = extracted = stage_extract(run, steps)
         stage = "validate"
-        results["validate"] = stage_validate(run, steps, results["extract"])
+        results["validate"] = validated = stage_validate(run, steps, extracted)
         stage = "reconcile"
-        results["reconcile"] = stage_reconcile(run, steps, results["validate"], preview_rows=preview_rows)
+        results["reconcile"] = planned = stage_reconcile(run, steps, validated, preview_rows=preview_rows)
         stage = "load"
-        results["load"] = stage_load(run, steps, results["reconcile"])
+        results["load"] = stage_load(run, steps, planned)
     except Exception as exc:
         record_stage_failure(run, stage, exc)
         summary = stage_report(run, results, failed=True)

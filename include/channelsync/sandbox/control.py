@@ -77,7 +77,7 @@ def _faults(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
         else:
             raise ValueError("POST /_sandbox/faults takes a rule, a list of rules or {rules, replace}")
         book.set(rules, replace=replace)
-    return json_response(200, {"rules": book.list()})
+    return json_response(200, {"rules": book.describe()})
 
 
 def _clock(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:

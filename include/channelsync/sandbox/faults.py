@@ -78,7 +78,7 @@ class FaultBook:
         with self._lock:
             self._rules = []
 
-    def list(self) -> list[dict[str, Any]]:
+    def describe(self) -> list[dict[str, Any]]:
         with self._lock:
             return [rule.to_dict() for rule in self._rules]
 

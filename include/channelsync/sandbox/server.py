@@ -7,6 +7,7 @@ makes per-entity concurrency limits observable, as on the real services.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -59,7 +60,7 @@ class SandboxApp:
             return handle_control(self, request)
         emulator = self.emulators.get(prefix)
         if emulator is None:
-            return SandboxResponse(404, f"no emulated system at /{prefix}".encode(), {"Content-Type": "text/plain"})
+            return SandboxResponse(404, ("no emulated system at /" + prefix).encode(), {"Content-Type": "text/plain"})
         request.system = prefix
         started = time.perf_counter()
         response = self._answer(emulator, request)
@@ -121,10 +122,8 @@ class _Handler(BaseHTTPRequestHandler):
         response = self.server.app.dispatch(request)
         if response.drop_connection:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         self.send_response(response.status)
         for key, value in response.headers.items():
@@ -156,13 +155,13 @@ class SandboxServer:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 8700, scale: str = "small", seed: int = 42) -> None:
         self.app = SandboxApp(scale=scale, seed=seed)
         self._server = _Server((host, port), self.app)
-        self.host, self.port = self._server.server_address[0], self._server.server_address[1]
+        self.host, self.port = str(self._server.server_address[0]), int(self._server.server_address[1])
         self.app.context.base_url = self.url
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.host!s}:{self.port}"
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)

@@ -96,10 +96,11 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
                 raise RuntimeError(f"run {summary['run_id']} failed: see the failed task's log and the run's error")
             return summary
 
+        # TaskFlow passes XComArgs where the functions take the upstream dicts.
         extracted = extract()
-        validated = validate(extracted)
-        planned = reconcile(validated)
-        loaded = load(planned)
+        validated = validate(extracted)  # type: ignore[arg-type]
+        planned = reconcile(validated)  # type: ignore[arg-type]
+        loaded = load(planned)  # type: ignore[arg-type]
         loaded >> report()
     return dag
 

@@ -6,7 +6,7 @@ from alembic import context
 from channelsync.state.models import Base
 from sqlalchemy import create_engine
 
-url = context.config.get_main_option("sqlalchemy.url")
+url = context.config.get_main_option("sqlalchemy.url") or ""
 connectable = create_engine(url)
 with connectable.connect() as connection:
     context.configure(
