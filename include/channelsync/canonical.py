@@ -57,17 +57,22 @@ XREF: dict[str, str] = {
     "fingerprint": "string",  # of PRODUCT_FIELDS as last written by channelsync
 }
 
-# One row per planned operation.
+# One row per planned operation. Desired / before values are columns, not per-row dicts, so a plan of
+# 1,000,000 rows stays cheap; ``channelsync.reconcile.plan.CatalogPlan.operations()`` builds the dicts
+# lazily for the rows a loader sends.
 PLAN: dict[str, str] = {
     "op": "string",  # create | update | deactivate | unchanged | conflict | duplicate
     "source_key": "string",
-    "psa_id": "string",
-    "idempotency_key": "string",
-    "changed_fields": "object",  # list[str]
-    "desired": "object",  # dict of PRODUCT_FIELDS values to write
-    "before": "object",  # dict of the PSA's current values for changed fields (for the diff)
-    "fingerprint": "string",  # fingerprint of ``desired``
-    "reason": "string",  # why (conflict, duplicate, guard)
+    "psa_id": "string",  # missing for create and duplicate
+    "idempotency_key": "string",  # write ops only
+    "changed_fields": "object",  # tuple[str, ...]: fields to send (update), all (create), ("active",)
+    "fingerprint": "string",  # of the desired values of the managed fields (what the PSA holds after)
+    "reason": "string",  # why (conflict, duplicate, re-create of a vanished product, override)
+    "match": "string",  # how the PSA product was found: xref | vendor_sku | mpn; missing for create
+    "link": "boolean",  # True: a PSA product made by hand is linked by this row (xref is new)
+    "save_xref": "boolean",  # True: upsert xref(source_key, psa_id, fingerprint) once this row is applied
+    **{f"desired_{field}": dtype for field, dtype in PSA_PRODUCT.items() if field != "psa_id"},
+    **{f"before_{field}": dtype for field, dtype in PSA_PRODUCT.items() if field != "psa_id"},
 }
 
 PLAN_OPS = ("create", "update", "deactivate", "unchanged", "conflict", "duplicate")

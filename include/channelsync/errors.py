@@ -93,6 +93,14 @@ class OutcomeUnknownError(ApiError):
     """
 
 
+class QuotaExhausted(FatalApiError):
+    """The API budget channelsync may use is spent (e.g. its share of Autotask's hourly threshold).
+
+    A loader stops sending when it sees this and defers the rest of its operations to the next run:
+    nothing is half-done and nothing is lost.
+    """
+
+
 def redact(text: str, secrets: list[str] | tuple[str, ...]) -> str:
     """Replace every non-empty secret in ``text`` by ``***``."""
     for secret in secrets:

@@ -32,3 +32,10 @@ def edit_price(control: SandboxControl, integration: str, product_id: Any, price
 def price_of(control: SandboxControl, integration: str, product_id: Any) -> float:
     system, table, price_field, _ = PSA_TABLES[integration]
     return float(control.record(system, table, product_id)[price_field])
+
+
+def lift_hourly_threshold(control: SandboxControl, integration: str) -> None:
+    """Medium-scale first syncs need more than Autotask's default 10,000 calls an hour (a real tenant's
+    initial load is spread over several hours by the budget guard; tests don't wait for that)."""
+    if PSA_TABLES[integration][0] == "autotask":
+        control.control("autotask", "limits", json={"hourly_threshold": 1_000_000})

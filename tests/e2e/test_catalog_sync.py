@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
 from channelsync.sandbox.control_client import SandboxControl
+
 from tests.e2e.conftest import RunTemplate, last_seq, writes
-from tests.e2e.psa_probe import PSA_TABLES, edit_price, price_of, products_per_vendor_sku
+from tests.e2e.psa_probe import PSA_TABLES, edit_price, lift_hourly_threshold, price_of, products_per_vendor_sku
 
 pytestmark = pytest.mark.slow
 INTEGRATIONS = ["demo-connectwise", "demo-autotask"]
@@ -26,6 +26,7 @@ def test_create_then_nothing_then_exact_updates_then_conflict(
 ) -> None:
     system = PSA_TABLES[integration][0]
     sandbox.reset(scale="medium", seed=42)
+    lift_hourly_threshold(sandbox, integration)
 
     first = run_template("catalog_sync", integration)
     assert first["status"] == "success", first
@@ -66,6 +67,7 @@ def test_crash_after_half_the_writes_then_rerun_leaves_one_product_per_sku(
 ) -> None:
     system = PSA_TABLES[integration][0]
     sandbox.reset(scale="medium", seed=7)
+    lift_hourly_threshold(sandbox, integration)
     preview = run_template("catalog_sync", integration, preview=True)
     creates = preview["plan"]["create"]
     assert writes(sandbox, system) == [] and creates > 1000
@@ -98,10 +100,9 @@ def first_options(integration: str) -> dict[str, str]:
 
 
 def _synced_ids(sandbox: SandboxControl, integration: str) -> list[str]:
-    from sqlalchemy import select
-
     from channelsync.state.db import session_scope
     from channelsync.state.models import CrossReference
+    from sqlalchemy import select
 
     with session_scope() as session:
         return list(session.scalars(select(CrossReference.psa_id).where(CrossReference.integration == integration)
@@ -109,10 +110,9 @@ def _synced_ids(sandbox: SandboxControl, integration: str) -> list[str]:
 
 
 def _sku_of(sandbox: SandboxControl, integration: str, product_id: str) -> str:
-    from sqlalchemy import select
-
     from channelsync.state.db import session_scope
     from channelsync.state.models import CrossReference
+    from sqlalchemy import select
 
     with session_scope() as session:
         key = session.scalar(select(CrossReference.source_key).where(

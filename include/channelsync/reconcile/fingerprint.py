@@ -40,6 +40,11 @@ _KIND_BY_DTYPE: dict[str, Kind] = {"string": "text", "float64": "number", "boole
 FIELD_KINDS: dict[str, Kind] = {field: _KIND_BY_DTYPE[dtype] for field, dtype in PSA_PRODUCT.items()}
 
 
+def text_scalar(value: str) -> pa.Scalar:
+    """A ``large_string`` scalar: pandas' string dtype is Arrow ``large_string`` and kernels won't mix."""
+    return pa.scalar(value, pa.large_string())
+
+
 def _arrow(values: pd.Series, arrow_type: pa.DataType) -> pa.Array:
     array = pa.array(values, type=arrow_type, from_pandas=True)
     if isinstance(array, pa.ChunkedArray):
@@ -51,16 +56,16 @@ def normalise_series(values: pd.Series, kind: Kind) -> pa.Array:
     """The normalised text form of every value (an Arrow string array without nulls)."""
     if kind == "text":
         text = values if isinstance(values.dtype, pd.StringDtype) else values.astype("string")
-        return pc.fill_null(pc.utf8_trim(_arrow(text, pa.string()), characters=WHITESPACE), "")
+        return pc.fill_null(pc.utf8_trim(_arrow(text, pa.large_string()), characters=WHITESPACE), "")
     if kind == "number":
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         with np.errstate(invalid="ignore", over="ignore"):
             scaled = np.rint(numbers * NUMBER_SCALE)
         missing = ~np.isfinite(scaled)
         integers = np.where(missing, 0, scaled).astype(np.int64)
-        return pc.fill_null(pa.array(integers, mask=missing).cast(pa.string()), "")
+        return pc.fill_null(pa.array(integers, mask=missing).cast(pa.large_string()), "")
     flags = _arrow(values.astype("boolean"), pa.bool_())
-    return pc.fill_null(pc.if_else(flags, "1", "0"), "")
+    return pc.fill_null(pc.if_else(flags, text_scalar("1"), text_scalar("0")), text_scalar(""))
 
 
 def normalise_value(value: Any, kind: Kind) -> str:
@@ -70,7 +75,10 @@ def normalise_value(value: Any, kind: Kind) -> str:
     if kind == "text":
         return str(value).strip(WHITESPACE)
     if kind == "number":
-        number = float(value)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):  # like pd.to_numeric(errors="coerce") in the vectorised path
+            return ""
         if not math.isfinite(number):
             return ""
         return str(round(number * NUMBER_SCALE))
@@ -95,9 +103,9 @@ def fingerprint_normalised(normalised: Mapping[str, pa.Array], fields: Sequence[
     if not fields:
         raise ValueError("a fingerprint needs at least one field")
     columns = [normalised[field] for field in fields]
-    joined = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, SEPARATOR)
-    prefix = pa.array([_prefix(fields)] * len(joined), type=pa.string())
-    payloads = pc.binary_join_element_wise(prefix, joined, "")
+    joined = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, text_scalar(SEPARATOR))
+    prefix = pa.array([_prefix(fields)] * len(joined), type=pa.large_string())
+    payloads = pc.binary_join_element_wise(prefix, joined, text_scalar(""))
     sha256 = hashlib.sha256
     # The only per-row Python step: hashlib has no vectorised form (~0.9 µs per row).
     return [sha256(payload.encode()).hexdigest() for payload in payloads.to_pylist()]
@@ -111,5 +119,6 @@ def fingerprint_frame(frame: pd.DataFrame, fields: Sequence[str]) -> pd.Series:
 
 def fingerprint_record(values: Mapping[str, Any], fields: Sequence[str]) -> str:
     """Fingerprint of one record; equal to :func:`fingerprint_frame` for the same values."""
-    payload = _prefix(fields) + SEPARATOR.join(normalise_value(values.get(field), FIELD_KINDS[field]) for field in fields)
+    normalised = (normalise_value(values.get(field), FIELD_KINDS[field]) for field in fields)
+    payload = _prefix(fields) + SEPARATOR.join(normalised)
     return hashlib.sha256(payload.encode()).hexdigest()

@@ -18,8 +18,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from channelsync.errors import ChannelsyncError, define
+from channelsync.reconcile.arrow import clean, lookup
 
 
 @dataclass(frozen=True)
@@ -64,13 +67,13 @@ def round_money(values: np.ndarray, decimals: int = 2) -> np.ndarray:
 def conversion_rates(currencies: pd.Series, target: str, rates: Mapping[str, float]) -> np.ndarray:
     """The rate to ``target`` for every row; raises :class:`MissingCurrencyRate` for unknown currencies."""
     table = {**{code.upper(): float(rate) for code, rate in rates.items()}, target.upper(): 1.0}
-    codes = currencies.astype("string").str.strip().str.upper()
-    per_row = codes.map(table).astype("Float64")
-    unknown = per_row.isna() & codes.notna()
-    if unknown.any():
-        raise MissingCurrencyRate(sorted(codes[unknown].unique().tolist()), target)
+    codes = pc.utf8_upper(clean(currencies, strip=" "))
+    per_row = lookup(codes, table, pa.float64())
+    unknown = pc.and_(per_row.is_null(), codes.is_valid())
+    if pc.any(unknown).as_py():
+        raise MissingCurrencyRate(sorted(set(pc.filter(codes, unknown).to_pylist())), target)
     # A missing currency is read as the target currency (nothing to convert).
-    return per_row.fillna(1.0).to_numpy(dtype="float64")
+    return pc.fill_null(per_row, 1.0).to_numpy(zero_copy_only=False)
 
 
 def _to_float(values: pd.Series) -> np.ndarray:

@@ -8,18 +8,27 @@ Shared by every template: a template turns its plan into :class:`Operation` obje
 - a write that may have reached the PSA without an answer (``OutcomeUnknownError``) is resolved by
   looking the record up by its natural key, never by sending it again blindly;
 - fatal errors fail that item only (the run goes on, status Warning); retriable errors that
-  outlived the client's retries are counted so the load task fails and Airflow retries it.
+  outlived the client's retries are counted so the load task fails and Airflow retries it;
+- a spent API budget (:class:`QuotaExhausted`) stops sending: the operations not yet sent are
+  reported *deferred* and the next run plans them again.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from channelsync.errors import ChannelsyncError, FatalApiError, OutcomeUnknownError, RetriableApiError
+from channelsync.errors import (
+    ChannelsyncError,
+    FatalApiError,
+    OutcomeUnknownError,
+    QuotaExhausted,
+    RetriableApiError,
+)
 from channelsync.runs.steps import ItemOutcome, LoadSummary
 from channelsync.state.repository import Ledger
 
@@ -73,16 +82,27 @@ def apply_operations(
     ]
     log.info("load: %d operations, %d already applied, %d to send with %d worker(s)",
              len(operations), len(applied_before), len(to_send), concurrency)
+    stop = _StopSignal()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load") as pool:
-        results = list(pool.map(lambda op: _apply_one(op, executor, ledger, run_id), to_send))
+        results = list(pool.map(lambda op: _apply_one(op, executor, ledger, run_id, stop), to_send))
     outcomes.extend(outcome for outcome, _ in results)
     return LoadSummary(outcomes=outcomes, retriable_failures=sum(1 for _, retriable in results if retriable))
 
 
-def _apply_one(op: Operation, executor: OperationExecutor, ledger: Ledger, run_id: int) -> tuple[ItemOutcome, bool]:
+def _apply_one(
+    op: Operation, executor: OperationExecutor, ledger: Ledger, run_id: int, stop: _StopSignal
+) -> tuple[ItemOutcome, bool]:
     """Returns the item's outcome and whether it failed in a way worth retrying."""
+    if stop.code is not None:
+        return ItemOutcome(op.source_key, "deferred", op.psa_id, op.changed_fields, error_code=stop.code,
+                           error_message="not sent: the API budget is spent; the next run sends it"), False
     try:
         psa_id = executor.execute(op)
+    except QuotaExhausted as exc:
+        if stop.raise_once(exc.code):
+            log.warning("API budget spent (%s): the remaining operations are deferred to the next run", exc)
+        return ItemOutcome(op.source_key, "deferred", op.psa_id, op.changed_fields, error_code=exc.code,
+                           error_message=str(exc)), False
     except OutcomeUnknownError as exc:
         try:
             psa_id = executor.resolve_unknown(op)  # type: ignore[assignment]
@@ -102,6 +122,20 @@ def _apply_one(op: Operation, executor: OperationExecutor, ledger: Ledger, run_i
               "psa_id": psa_id, "fingerprint": op.fingerprint},
     )
     return ItemOutcome(op.source_key, OUTCOME_OF_OP[op.op], psa_id, op.changed_fields), False
+
+
+class _StopSignal:
+    """Set once by the first worker that finds the API budget spent; the others then stop sending."""
+
+    def __init__(self) -> None:
+        self.code: str | None = None
+        self._lock = threading.Lock()
+
+    def raise_once(self, code: str) -> bool:
+        with self._lock:
+            first = self.code is None
+            self.code = self.code or code
+            return first
 
 
 def _failed(op: Operation, ledger: Ledger, run_id: int, error: ChannelsyncError, *, status: str) -> ItemOutcome:

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 VALIDATE_OUTCOMES = ("quarantined", "warning")
 PLAN_OUTCOMES = ("conflict", "duplicate")
-LOAD_OUTCOMES = ("created", "updated", "deactivated", "linked", "unchanged", "failed", "flagged")
+LOAD_OUTCOMES = ("created", "updated", "deactivated", "linked", "unchanged", "failed", "flagged", "deferred")
 
 
 class LoadIncomplete(ChannelsyncError):

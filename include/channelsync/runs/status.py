@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 WRITE_OUTCOMES = ("created", "updated", "deactivated", "linked")
-WARNING_OUTCOMES = ("quarantined", "warning", "conflict", "duplicate", "failed", "flagged")
+WARNING_OUTCOMES = ("quarantined", "warning", "conflict", "duplicate", "failed", "flagged", "deferred")
 
 
 def run_status(counts: dict[str, int], *, failed: bool) -> str:

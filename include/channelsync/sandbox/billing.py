@@ -168,7 +168,9 @@ class BillingBook:
 
     def __post_init__(self) -> None:
         self.offers_by_id: dict[str, CloudOffer] = {o.nce_id: o for o in self.offers}
-        self.prices: dict[str, PriceEntry] = {o.nce_id: PriceEntry(o.unit_cost, o.rrp) for o in self.offers_by_id.values()}
+        self.prices: dict[str, PriceEntry] = {
+            o.nce_id: PriceEntry(o.unit_cost, o.rrp) for o in self.offers_by_id.values()
+        }
         self.subscriptions: dict[str, BilledSubscription] = {}
         self.pending: list[Change] = []
         self.published: list[Invoice] = []
@@ -181,10 +183,13 @@ class BillingBook:
             self.add_change(Change(start, "subscribe", key, quantity, offer.nce_id, customer_key=customer_key))
             return
         price = self.prices[offer.nce_id]
-        self.subscriptions[key] = BilledSubscription(key, customer_key, offer, quantity, start, price.unit_price, price.rrp)
+        self.subscriptions[key] = BilledSubscription(
+            key, customer_key, offer, quantity, start, price.unit_price, price.rrp
+        )
 
     def known(self, key: str) -> bool:
-        return key in self.subscriptions or any(c.kind == "subscribe" and c.subscription_key == key for c in self.pending)
+        pending = any(c.kind == "subscribe" and c.subscription_key == key for c in self.pending)
+        return key in self.subscriptions or pending
 
     def start_of(self, key: str) -> date:
         if key in self.subscriptions:
@@ -309,16 +314,19 @@ class BillingBook:
         start = max(sub.start, first)
         end = min(sub.cancelled_on or last, last)
         days = (end - start).days + 1
+        one = Decimal("1.000000")
         return InvoiceLine(sub.customer_key, sub.key, sub.offer, USAGE, start, end, 1, amount, rrp,
-                           Decimal("1.000000"), days, days, line_total(1, amount, Decimal(1)), line_total(1, rrp, Decimal(1)))
+                           one, days, days, line_total(1, amount, one), line_total(1, rrp, one))
 
     # -- reading -----------------------------------------------------------------------------
     def active_offers(self, on: date) -> list[tuple[CloudOffer, PriceEntry]]:
         """The price list on a day: offers not retired by then, with their current prices."""
-        return [
-            (offer, self.prices[offer.nce_id]) for offer in self.offers_by_id.values()
-            if self.prices[offer.nce_id].retired_on is None or self.prices[offer.nce_id].retired_on > on  # type: ignore[operator]
-        ]
+        out = []
+        for offer in self.offers_by_id.values():
+            entry = self.prices[offer.nce_id]
+            if entry.retired_on is None or entry.retired_on > on:
+                out.append((offer, entry))
+        return out
 
 
 def change_date(spec: dict[str, object], next_month: date) -> date:

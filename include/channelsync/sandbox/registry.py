@@ -8,6 +8,8 @@ from channelsync.sandbox.framework import Emulator
 
 # prefix → "module:Class"; the prefix is the first path segment (matched case-insensitively).
 EMULATORS: dict[str, str] = {
+    "crayon": "channelsync.sandbox.crayon:CrayonEmulator",
+    "pax8": "channelsync.sandbox.pax8:Pax8Emulator",
     "autotask": "channelsync.sandbox.autotask:AutotaskEmulator",
     "connectwise": "channelsync.sandbox.connectwise:ConnectWiseEmulator",
     "tdsynnex": "channelsync.sandbox.tdsynnex:TdSynnexEmulator",

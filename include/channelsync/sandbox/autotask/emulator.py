@@ -46,6 +46,8 @@ class AutotaskEmulator(Emulator):
         self.limits = Limits(now=self.context.clock.now)
         self.locked = False
         self.writer = Writer(self.store, self.context.clock.now)
+        # entity -> ((row count, next id), rows id-ascending, ids): see handlers._sorted_rows
+        self.sorted_cache: dict[str, tuple[tuple[int, int], list[dict[str, Any]], list[int]]] = {}
         seed(self.store, self.context.world, self.context.clock.now())
 
     # ---- faults and controls -----------------------------------------------------------------------

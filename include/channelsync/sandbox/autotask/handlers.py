@@ -135,8 +135,19 @@ def _search(request: SandboxRequest) -> Any:
 
 
 def _sorted_rows(emu: AutotaskEmulator, entity: str) -> tuple[list[dict[str, Any]], list[int]]:
-    rows = sorted(emu.store.table(entity).rows(), key=lambda r: r["id"])
-    return rows, [r["id"] for r in rows]
+    """Rows id-ascending with their ids, cached while the table's membership is unchanged.
+
+    Paging 20,000 products re-sorted the table on every page; records are updated in place, so only
+    inserts and deletes invalidate the order: (row count, next id) changes on both. (A delete followed
+    by an insert with an explicit, lower id through the control API would go unnoticed; acceptable.)
+    """
+    table = emu.store.table(entity)
+    signature = (len(table), table._next_id)
+    cached = emu.sorted_cache.get(entity)
+    if cached is None or cached[0] != signature:
+        rows = sorted(table.rows(), key=lambda r: r["id"])
+        cached = emu.sorted_cache[entity] = (signature, rows, [r["id"] for r in rows])
+    return cached[1], cached[2]
 
 
 def _query(emu: AutotaskEmulator, request: SandboxRequest, entity: str, token: str | None) -> SandboxResponse:

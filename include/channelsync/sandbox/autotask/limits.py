@@ -45,6 +45,7 @@ class Limits:
     settings: LimitSettings = field(default_factory=LimitSettings)
     refusals: dict[str, int] = field(default_factory=lambda: {"thread_limit": 0, "threshold": 0})
     max_in_flight: dict[str, int] = field(default_factory=dict)
+    delayed: dict[str, int] = field(default_factory=lambda: {"50%": 0, "75%": 0})  # requests slowed per tier
     _stamps: deque[datetime] = field(default_factory=deque)
     _in_flight: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -70,9 +71,12 @@ class Limits:
                 return False, 0.0, max(1.0, retry_after)
             self._stamps.append(now)
             used = len(self._stamps) / threshold
-        if used >= 0.75:
+            tier = "75%" if used >= 0.75 else "50%" if used >= 0.5 else None
+            if tier is not None:
+                self.delayed[tier] += 1
+        if tier == "75%":
             return True, self.settings.latency_75_s, 0.0
-        if used >= 0.5:
+        if tier == "50%":
             return True, self.settings.latency_50_s, 0.0
         return True, 0.0, 0.0
 
@@ -105,6 +109,7 @@ class Limits:
                 "current_timeframe_request_count": len(self._stamps),
                 "refusals": dict(self.refusals),
                 "max_in_flight": dict(self.max_in_flight),
+                "delayed": dict(self.delayed),
             }
 
     def reset_counters(self) -> None:
@@ -112,3 +117,4 @@ class Limits:
             self._stamps.clear()
             self.refusals = {"thread_limit": 0, "threshold": 0}
             self.max_in_flight = {}
+            self.delayed = {"50%": 0, "75%": 0}

@@ -24,10 +24,7 @@ def new(entity: str, values: dict[str, Any]) -> dict[str, Any]:
         if key == "userDefinedFields":
             continue
         record[key] = money(value) if meta.fields.get(key) == "decimal" and value is not None else value
-    if "id" in values:
-        record["id"] = values["id"]
-    else:
-        record.pop("id", None)
+    record["id"] = values.get("id")  # None: the table assigns the next id on insert
     if meta.has_udfs:
         record["userDefinedFields"] = list(values.get("userDefinedFields") or [])
     return record

@@ -174,7 +174,8 @@ def _service_name_unique(writer: Writer, record: dict[str, Any], current: dict[s
         if row is not current and str(row.get("name") or "").lower() == name:
             raise EntityError(
                 "Violation of UNIQUE KEY constraint 'IX_service'. Cannot insert duplicate key in object "
-                f"'dbo.service'. The duplicate key value is ({record.get('name')}).\r\nThe statement has been terminated."
+                f"'dbo.service'. The duplicate key value is ({record.get('name')}).\r\n"
+                "The statement has been terminated."
             )
 
 

@@ -359,7 +359,7 @@ def _like_regex(pattern: str) -> re.Pattern[str]:
             out.append(".*")
         elif ch == "_":
             out.append(".")
-        elif ch == "[" and "]" in pattern[i + 2:] or pattern[i:i + 3] == "[[]":
+        elif ch == "[" and "]" in pattern[i + 2:]:
             end = pattern.index("]", i + 2)
             body = pattern[i + 1:end]
             negate = body.startswith("^")

@@ -52,6 +52,7 @@ class ConnectWiseEmulator(ResourceHandlers, Emulator):
         self.denied: set[str] = set()
         self._id_cache: dict[str, tuple[tuple[int, int], list[int]]] = {}
         self._index: dict[tuple[str, str], dict[str, int]] = {}
+        self._json_cache: dict[str, dict[int, bytes]] = {}
         self.router = Router(case_insensitive=True)
         super().__init__(context)
         self.writer = Writer(self.store, self.lookup, lambda: self.context.base_url)
@@ -70,6 +71,7 @@ class ConnectWiseEmulator(ResourceHandlers, Emulator):
     def _invalidate(self) -> None:
         self._id_cache.clear()
         self._index.clear()
+        self._json_cache.clear()
 
     def error_response(self, status: int, message: str) -> SandboxResponse:
         if status == 429:  # the throttling body the docs quote (not ErrorResponseMessage)

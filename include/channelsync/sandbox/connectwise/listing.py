@@ -41,7 +41,7 @@ def parse_query(request: SandboxRequest, spec: ResourceSpec, scope: Predicate | 
     text = request.arg("conditions", case_insensitive=True)
     if text and text.strip():
         node = _parse(text, spec, "conditions")
-        predicates.append(lambda r, n=node: cond.evaluate(n, lambda p: cond.resolve_path(r, p)))
+        predicates.append(_plain_predicate(node))
     child = request.arg("childConditions", case_insensitive=True)
     if child and child.strip():
         predicates.append(_child_predicate(_parse(child, spec, "childConditions")))
@@ -88,6 +88,13 @@ def _all(predicates: list[Predicate]) -> Predicate | None:
     return lambda record: all(p(record) for p in predicates)
 
 
+def _plain_predicate(node: cond.Node) -> Predicate:
+    def matches(record: dict[str, Any]) -> bool:
+        return cond.evaluate(node, lambda path: cond.resolve_path(record, path))
+
+    return matches
+
+
 def _child_predicate(node: cond.Node) -> Predicate:
     """childConditions: some element of the named array satisfies the whole expression."""
     array = cond.paths(node)[0].split("/", 1)[0]
@@ -110,10 +117,13 @@ def _child_predicate(node: cond.Node) -> Predicate:
 def _custom_predicate(node: cond.Node) -> Predicate:
     """customFieldConditions: ``caption="X" and value != null`` against one custom field at a time."""
     def matches(record: dict[str, Any]) -> bool:
-        return any(
-            cond.evaluate(node, lambda p, f=custom: cond.resolve_path(f, p))
-            for custom in record.get("customFields") or []
-        )
+        for custom in record.get("customFields") or []:
+            def resolve(path: str, custom: Any = custom) -> Any:
+                return cond.resolve_path(custom, path)
+
+            if cond.evaluate(node, resolve):
+                return True
+        return False
 
     return matches
 

@@ -146,7 +146,7 @@ class _Seeder:
                 "price": float(price), "cost": float(product.cost), "manufacturerPartNumber": product.mpn,
                 "taxableFlag": True, "billableOption": "Billable", "priceAttribute": "FixedFee",
                 "serializedFlag": False, "dropShipFlag": False, "specialOrderFlag": False, "recurringFlag": False,
-                "dateEntered": "2024-03-0%dT15:00:00Z" % (1 + index % 9),
+                "dateEntered": f"2024-03-0{1 + index % 9}T15:00:00Z",
             }
             if product.manufacturer != "Netgear":
                 item["manufacturer"] = self.ref("manufacturers", product.manufacturer, "manufacturer")
@@ -154,14 +154,14 @@ class _Seeder:
                 item["vendor"] = vendor
                 item["vendorSku"] = product.synnex_sku
             self.add("catalogItems", item, product.mpn)
-        for identifier, description, sub, kind, price, cost in SERVICE_ITEMS:
+        for identifier, description, sub, kind, list_price, cost in SERVICE_ITEMS:
             category = "Services"
             self.add("catalogItems", {
                 "identifier": identifier, "description": description, "customerDescription": description,
                 "subcategory": self.ref("subcategories", sub, "subcategory"),
                 "type": self.ref("productTypes", kind, "type"), "category": self.ref("categories", category,
                                                                                      "category"),
-                "productClass": "Service", "price": price, "cost": cost, "inactiveFlag": False,
+                "productClass": "Service", "price": list_price, "cost": cost, "inactiveFlag": False,
                 "taxableFlag": False, "billableOption": "Billable", "recurringFlag": sub == "Managed Services",
                 "unitOfMeasure": self.ref("unitsOfMeasure", "Each", "unitOfMeasure"),
                 "dateEntered": "2023-11-15T09:00:00Z",
@@ -175,7 +175,8 @@ class _Seeder:
             company = self.by_name[("companies", customer.key)]
             base = {
                 "company": self.ref("companies", customer.key, "company"),
-                "contact": self.ref("contacts", f"contact:{company['identifier']}", "contact"), "startDate": "2025-01-01T00:00:00Z",
+                "contact": self.ref("contacts", f"contact:{company['identifier']}", "contact"),
+                "startDate": "2025-01-01T00:00:00Z",
                 "noEndingDateFlag": True, "billTime": "Billable", "billExpenses": "Billable",
                 "billProducts": "Billable", "invoicingCycle": "ContractYear", "employeeCompRate": "Actual",
                 "billAmount": 0.0, "taxable": False, "oneTimeFlag": False, "periodType": "Current",
@@ -199,7 +200,7 @@ class _Seeder:
         items = [r for r in self.store.table("catalogItems").rows() if r.get("vendorSku")][:4]
         for number, (status, lines) in enumerate([("New", items[:2]), ("Closed", items[2:4])], start=1):
             po = self.add("purchaseOrders", {
-                "poNumber": f"PO{number:06d}", "poDate": "2025-09-0%dT10:00:00Z" % number,
+                "poNumber": f"PO{number:06d}", "poDate": f"2025-09-0{number}T10:00:00Z",
                 "status": self.ref("purchaseOrderStatuses", status, "status"),
                 "terms": self.ref("billingTerms", "Net 30", "terms"),
                 "vendorCompany": self.ref("companies", "TDSYNNEX", "vendorCompany"),

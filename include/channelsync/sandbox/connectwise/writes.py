@@ -94,11 +94,13 @@ class Writer:
                     f"{', '.join(allowed)}.", res, name))
         for name, ref in spec.refs.items():
             value = record.get(name)
-            if value is None or value == {} and name in spec.required:
+            if value is None or (value == {} and name in spec.required):
                 continue
             resolved = self._resolve(ref.table, ref.shape, value, name)
             if resolved is None:
-                shown = value.get("id", value.get("identifier", value.get("name"))) if isinstance(value, dict) else value
+                shown = value
+                if isinstance(value, dict):
+                    shown = value.get("id", value.get("identifier", value.get("name")))
                 label = BY_TABLE[ref.table].label if ref.table in BY_TABLE else ref.table
                 errors.append(field_error("NotFound", f"{label} {shown} not found", res, f"{name}/id"))
             else:

@@ -1,0 +1,233 @@
+"""Client of the Crayon Cloud-iQ Customer API v1 (successor of rhipe PRISM): tenants, subscriptions,
+price list and the monthly billing statements with their invoice lines.
+
+- Token: ``POST {base}/connect/token`` with HTTP Basic (API client id / secret) and the resource-owner
+  password grant (API user), ``scope=CustomerApi``. Cached until 60 s before ``expiresIn``; a 401 on a
+  call refreshes it once, a second 401 is ``CRAYON_AUTH_FAILED``.
+- Paging: ``Page`` (1-based) / ``PageSize``; the ``{totalHits, items}`` envelope (a bare array is also
+  accepted) is read until ``totalHits`` or a short page; :class:`PageLoopGuard` stops a server that
+  repeats a page.
+- Keys are matched case-insensitively: the spec writes camelCase, older deployments PascalCase; records
+  come out camelCase. Money is parsed as :class:`~decimal.Decimal`.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+from channelsync.clients.http import HttpTransport, PageLoopGuard, RetryPolicy, parse_retry_after
+from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define, redact
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "crayon"
+CRAYON_AUTH_FAILED = define("CRAYON_AUTH_FAILED", SYSTEM, "Crayon refused the API client or user credentials")
+CRAYON_NOT_FOUND = define("CRAYON_NOT_FOUND", SYSTEM, "The Crayon record does not exist")
+CRAYON_BAD_REQUEST = define("CRAYON_BAD_REQUEST", SYSTEM, "Crayon refused the request as invalid (400)")
+CRAYON_RATE_LIMITED = define("CRAYON_RATE_LIMITED", SYSTEM, "Crayon refused the call for rate limiting (429)")
+CRAYON_SERVER_ERROR = define("CRAYON_SERVER_ERROR", SYSTEM, "Crayon answered with a server error (5xx)")
+CRAYON_CLIENT_ERROR = define("CRAYON_CLIENT_ERROR", SYSTEM, "Crayon refused the request (4xx)")
+CRAYON_UNREACHABLE = define("CRAYON_UNREACHABLE", SYSTEM, "Crayon could not be reached or did not answer in time")
+
+TOKEN_MARGIN_S = 60
+
+
+def camel(data: Any) -> Any:
+    """Lower-case the first letter of every key (PascalCase → camelCase), recursively."""
+    if isinstance(data, dict):
+        return {(k[:1].lower() + k[1:] if isinstance(k, str) else k): camel(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [camel(v) for v in data]
+    return data
+
+
+class CrayonClient:
+    """Plain client; ``base_url`` is the API root, e.g. ``https://api.crayon.com/api/v1``."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        username: str,
+        password: str,
+        session: requests.Session | None = None,
+        policy: RetryPolicy | None = None,
+        page_size: int = 100,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._username = username
+        self._password = password
+        self.page_size = page_size
+        self._clock = clock
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = threading.Lock()
+        self.transport = HttpTransport(
+            system=SYSTEM, session=session, policy=policy, error_mapper=self._map_error,
+            secrets=(client_secret, password), code_prefix="CRAYON", sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"CrayonClient(base_url={self.base_url!r})"
+
+    # -- auth ----------------------------------------------------------------------------------
+    def _fetch_token(self) -> str:
+        form = {"grant_type": "password", "username": self._username, "password": self._password,
+                "scope": "CustomerApi"}
+        try:
+            response = self.transport.request(
+                "POST", f"{self.base_url}/connect/token", idempotent=True,  # a token request changes nothing
+                auth=(self._client_id, self._client_secret), data=form, headers={"Accept": "application/json"},
+            )
+        except FatalApiError as exc:
+            if exc.status in (400, 401, 403):
+                raise FatalApiError(
+                    f"Crayon refused the credentials ({exc.vendor_message})", code=CRAYON_AUTH_FAILED,
+                    system=SYSTEM, status=exc.status, vendor_message=exc.vendor_message,
+                ) from None
+            raise
+        body = camel(response.json())
+        token = body.get("accessToken")
+        if not token:
+            raise FatalApiError(f"Crayon returned no access token ({body.get('error')})", code=CRAYON_AUTH_FAILED,
+                                system=SYSTEM, status=response.status_code)
+        self._token = str(token)
+        self._token_expires = self._clock() + float(body.get("expiresIn") or 3600) - TOKEN_MARGIN_S
+        log.debug("crayon: new access token, valid %ss", body.get("expiresIn"))
+        return self._token
+
+    def _bearer(self, *, refresh: bool = False) -> str:
+        with self._token_lock:
+            if refresh or self._token is None or self._clock() >= self._token_expires:
+                return self._fetch_token()
+            return self._token
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        for attempt in (1, 2):
+            headers = {"Accept": "application/json", "Authorization": f"Bearer {self._bearer(refresh=attempt == 2)}"}
+            try:
+                return self.transport.request(method, url, headers=headers, **kwargs)
+            except FatalApiError as exc:
+                if exc.status != 401:
+                    raise
+                if attempt == 2:
+                    raise FatalApiError("Crayon refused a fresh access token (401)", code=CRAYON_AUTH_FAILED,
+                                        system=SYSTEM, status=401, method=method, url=url) from None
+                log.info("crayon: 401 on %s %s, refreshing the token once", method, path)
+        raise AssertionError("unreachable")
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return camel(self._call("GET", path, params=params).json(parse_float=Decimal))
+
+    def _map_error(self, response: requests.Response) -> ApiError | None:
+        status = response.status_code
+        try:
+            body = camel(response.json())
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        vendor = redact(str(body.get("message") or body.get("error") or response.text[:300]),
+                        (self._client_secret, self._password))
+        common: dict[str, Any] = {"system": SYSTEM, "status": status, "vendor_message": vendor}
+        if status == 404:
+            return FatalApiError(f"Crayon: not found ({vendor})", code=CRAYON_NOT_FOUND, **common)
+        if status == 400 and "errorCode" in body:
+            params = body.get("parameters") or {}
+            return FatalApiError(f"Crayon refused the request: {vendor} {params}", code=CRAYON_BAD_REQUEST, **common)
+        if status == 429 or status >= 500:
+            code = CRAYON_RATE_LIMITED if status == 429 else CRAYON_SERVER_ERROR
+            return RetriableApiError(f"Crayon answered {status}: {vendor}", code=code,
+                                     retry_after=parse_retry_after(response.headers.get("Retry-After")), **common)
+        return None  # 401 and the rest: the transport's classification (401 triggers one token refresh)
+
+    # -- paging --------------------------------------------------------------------------------
+    def _paged(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        guard = PageLoopGuard(SYSTEM)
+        page = 1
+        seen = 0
+        while True:
+            body = self._get(path, {**(params or {}), "Page": page, "PageSize": self.page_size})
+            items = body if isinstance(body, list) else body.get("items") or []
+            total = None if isinstance(body, list) else body.get("totalHits")
+            guard.check(json.dumps([item.get("id", item.get("uniqueId")) for item in items], default=str))
+            yield from items
+            seen += len(items)
+            if len(items) < self.page_size or (total is not None and seen >= int(total)) or not items:
+                return
+            page += 1
+
+    # -- domain --------------------------------------------------------------------------------
+    def ping(self) -> None:
+        """One cheap authenticated call (``GET /Me``)."""
+        self._get("Me")
+
+    def iter_organizations(self, *, search: str | None = None) -> Iterator[dict[str, Any]]:
+        return self._paged("Organizations", {"Search": search} if search else None)
+
+    def iter_customer_tenants(self, *, organization_id: int | None = None,
+                              search: str | None = None) -> Iterator[dict[str, Any]]:
+        return self._paged("CustomerTenants", _clean({"OrganizationId": organization_id, "Search": search}))
+
+    def get_customer_tenant(self, tenant_id: int) -> dict[str, Any]:
+        return self._get(f"CustomerTenants/{int(tenant_id)}")
+
+    def iter_subscriptions(self, *, organization_id: int | None = None, customer_tenant_id: int | None = None,
+                           statuses: int | None = None) -> Iterator[dict[str, Any]]:
+        params = {"OrganizationId": organization_id, "CustomerTenantId": customer_tenant_id, "Statuses": statuses}
+        return self._paged("Subscriptions", _clean(params))
+
+    def get_subscription(self, subscription_id: int) -> dict[str, Any]:
+        return self._get(f"Subscriptions/{int(subscription_id)}")
+
+    def iter_agreement_products(self, *, organization_id: int | None = None, search: str | None = None,
+                                part_numbers: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        """The price list: buy price (``salesPrice``) and RRP (``recommendedRetailPrice``) per NCE part number."""
+        params = _clean({"OrganizationId": organization_id, "Search": search})
+        if part_numbers:
+            params["Include.PartNumbers"] = list(part_numbers)
+        return self._paged("AgreementProducts", params)
+
+    def iter_billing_statements(self, *, organization_id: int | None = None, provision_type: int | None = None,
+                                from_date: str | None = None, to_date: str | None = None) -> Iterator[dict[str, Any]]:
+        params = {"OrganizationId": organization_id, "ProvisionType": provision_type, "From": from_date,
+                  "To": to_date}
+        return self._paged("BillingStatements", _clean(params))
+
+    def get_invoice_lines(self, statement_id: int) -> list[dict[str, Any]]:
+        """The statement's invoice lines (``billingrecordsfile``: base64 JSON), money as Decimal."""
+        body = self._get(f"BillingStatements/{int(statement_id)}/billingrecordsfile")
+        raw = base64.b64decode(body.get("data") or b"")
+        return camel(json.loads(raw.decode("utf-8-sig"), parse_float=Decimal)) if raw else []
+
+    def get_reconciliation_rows(self, statement_id: int) -> list[dict[str, str]]:
+        """The statement's reconciliation CSV (``reconciliationfile``) as rows of strings."""
+        body = self._get(f"BillingStatements/{int(statement_id)}/reconciliationfile")
+        text = base64.b64decode(body.get("data") or b"").decode("utf-8-sig")
+        return list(csv.DictReader(io.StringIO(text)))
+
+    def update_subscription_quantity(self, subscription_id: int, quantity: int) -> dict[str, Any]:
+        """``PUT /Subscriptions/{id}``: a seat change (PUT is idempotent: retried on 5xx)."""
+        body = {"id": int(subscription_id), "quantity": int(quantity)}
+        return camel(self._call("PUT", f"Subscriptions/{int(subscription_id)}", json=body).json(parse_float=Decimal))
+
+
+def _clean(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}

@@ -1,0 +1,220 @@
+"""Client of the Pax8 partner API: companies, products and pricing, subscriptions, orders, invoices.
+
+- Token: client credentials, ``POST`` JSON ``{client_id, client_secret, audience, grant_type}`` to
+  ``token_url`` (default ``{base_url}/token`` as in Pax8's auth spec; production also serves
+  ``https://token-manager.pax8.com/oauth/token``). Cached until 60 s before ``expires_in`` (24 h);
+  a 401 on a call refreshes it once; a second 401 is ``PAX8_AUTH_FAILED``.
+- Paging: 0-based ``page`` / ``size`` (max 200) until ``page.number + 1 >= page.totalPages``, with
+  :class:`PageLoopGuard`.
+- 429 → ``PAX8_RATE_LIMITED`` (retried by the shared policy, honouring ``Retry-After``).
+- ``create_order`` is a non-idempotent POST: never retried blindly (``OutcomeUnknownError``: look the
+  subscription up before ordering again).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+from channelsync.clients.http import HttpTransport, PageLoopGuard, RetryPolicy, parse_retry_after
+from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define, redact
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "pax8"
+PAX8_AUTH_FAILED = define("PAX8_AUTH_FAILED", SYSTEM, "Pax8 refused the client id / secret or audience")
+PAX8_NOT_FOUND = define("PAX8_NOT_FOUND", SYSTEM, "The Pax8 record does not exist")
+PAX8_VALIDATION_FAILED = define("PAX8_VALIDATION_FAILED", SYSTEM, "Pax8 refused the request body (400/422)")
+PAX8_RATE_LIMITED = define("PAX8_RATE_LIMITED", SYSTEM, "Pax8 refused the call for rate limiting (429)")
+PAX8_SERVER_ERROR = define("PAX8_SERVER_ERROR", SYSTEM, "Pax8 answered with a server error (5xx)")
+PAX8_CLIENT_ERROR = define("PAX8_CLIENT_ERROR", SYSTEM, "Pax8 refused the request (4xx)")
+PAX8_UNREACHABLE = define("PAX8_UNREACHABLE", SYSTEM, "Pax8 could not be reached or did not answer in time")
+
+DEFAULT_AUDIENCE = "https://api.pax8.com"
+MAX_PAGE_SIZE = 200
+TOKEN_MARGIN_S = 60
+
+
+class Pax8Client:
+    """Plain client; ``base_url`` is the API root, e.g. ``https://api.pax8.com/v1``."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        audience: str = DEFAULT_AUDIENCE,
+        token_url: str | None = None,
+        session: requests.Session | None = None,
+        policy: RetryPolicy | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token_url = token_url or f"{self.base_url}/token"
+        self.audience = audience
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+        self._clock = clock
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = threading.Lock()
+        self.transport = HttpTransport(
+            system=SYSTEM, session=session, policy=policy, error_mapper=self._map_error,
+            secrets=(client_secret,), code_prefix="PAX8", sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"Pax8Client(base_url={self.base_url!r}, audience={self.audience!r})"
+
+    # -- auth ----------------------------------------------------------------------------------
+    def _fetch_token(self) -> str:
+        body = {"client_id": self._client_id, "client_secret": self._client_secret, "audience": self.audience,
+                "grant_type": "client_credentials"}
+        try:
+            # Asking for a token changes nothing on the server: safe to retry.
+            response = self.transport.request("POST", self.token_url, idempotent=True, json=body)
+        except FatalApiError as exc:
+            if exc.status in (400, 401, 403):
+                raise FatalApiError(f"Pax8 refused the token request ({exc.vendor_message})", code=PAX8_AUTH_FAILED,
+                                    system=SYSTEM, status=exc.status, vendor_message=exc.vendor_message) from None
+            raise
+        data = response.json()
+        token = data.get("access_token")
+        if not token:
+            raise FatalApiError("Pax8 returned no access token", code=PAX8_AUTH_FAILED, system=SYSTEM)
+        self._token = str(token)
+        self._token_expires = self._clock() + float(data.get("expires_in") or 86400) - TOKEN_MARGIN_S
+        log.debug("pax8: new access token, valid %ss", data.get("expires_in"))
+        return self._token
+
+    def _bearer(self, *, refresh: bool = False) -> str:
+        with self._token_lock:
+            if refresh or self._token is None or self._clock() >= self._token_expires:
+                return self._fetch_token()
+            return self._token
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        for attempt in (1, 2):
+            headers = {"Accept": "application/json", "Authorization": f"Bearer {self._bearer(refresh=attempt == 2)}"}
+            try:
+                return self.transport.request(method, url, headers=headers, **kwargs)
+            except FatalApiError as exc:
+                if exc.code != PAX8_AUTH_FAILED or exc.status != 401:
+                    raise
+                if attempt == 2:
+                    raise FatalApiError("Pax8 refused a fresh access token (401)", code=PAX8_AUTH_FAILED,
+                                        system=SYSTEM, status=401, method=method, url=url) from None
+                log.info("pax8: 401 on %s %s, refreshing the token once", method, path)
+        raise AssertionError("unreachable")
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._call("GET", path, params=params).json(parse_float=Decimal)
+
+    def _map_error(self, response: requests.Response) -> ApiError | None:
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        message = str(body.get("message") or body.get("error_description") or response.text[:300])
+        details = "; ".join(f"{d.get('instance', '')}: {d.get('message', '')}" for d in body.get("details") or []
+                            if isinstance(d, dict))
+        vendor = redact(f"{message} ({details})" if details else message, (self._client_secret,))
+        common: dict[str, Any] = {"system": SYSTEM, "status": status, "vendor_message": vendor}
+        if status == 401:
+            return FatalApiError(f"Pax8: unauthorized ({vendor})", code=PAX8_AUTH_FAILED, **common)
+        if status == 404:
+            return FatalApiError(f"Pax8: not found ({vendor})", code=PAX8_NOT_FOUND, **common)
+        if status in (400, 422):
+            return FatalApiError(f"Pax8 refused the request: {vendor}", code=PAX8_VALIDATION_FAILED, **common)
+        if status == 429 or status >= 500:
+            code = PAX8_RATE_LIMITED if status == 429 else PAX8_SERVER_ERROR
+            return RetriableApiError(f"Pax8 answered {status}: {vendor}", code=code,
+                                     retry_after=parse_retry_after(response.headers.get("Retry-After")), **common)
+        return None
+
+    # -- paging --------------------------------------------------------------------------------
+    def _paged(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        guard = PageLoopGuard(SYSTEM)
+        number = 0
+        while True:
+            body = self._get(path, {**(params or {}), "page": number, "size": self.page_size})
+            page = body.get("page") or {}
+            guard.check(str(page.get("number", number)))
+            content = body.get("content") or []
+            yield from content
+            total_pages = int(page.get("totalPages") or 0)
+            if not content or number + 1 >= total_pages:
+                return
+            number += 1
+
+    # -- domain --------------------------------------------------------------------------------
+    def ping(self) -> None:
+        """One cheap authenticated call (the first company)."""
+        self._get("companies", {"page": 0, "size": 1})
+
+    def iter_companies(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Filters as the API names them: city, country, stateOrProvince, postalCode, status, ..."""
+        return self._paged("companies", _clean(filters))
+
+    def get_company(self, company_id: str) -> dict[str, Any]:
+        return self._get(f"companies/{company_id}")
+
+    def iter_products(self, *, vendor_name: str | None = None, search: str | None = None) -> Iterator[dict[str, Any]]:
+        return self._paged("products", _clean({"vendorName": vendor_name, "search": search}))
+
+    def get_product(self, product_id: str) -> dict[str, Any]:
+        return self._get(f"products/{product_id}")
+
+    def get_product_pricing(self, product_id: str, *, company_id: str | None = None) -> list[dict[str, Any]]:
+        return self._get(f"products/{product_id}/pricing", _clean({"companyId": company_id})).get("content") or []
+
+    def get_product_dependencies(self, product_id: str) -> dict[str, Any]:
+        return self._get(f"products/{product_id}/dependencies")
+
+    def iter_subscriptions(self, *, company_id: str | None = None, product_id: str | None = None,
+                           status: str | None = None, billing_term: str | None = None) -> Iterator[dict[str, Any]]:
+        params = {"companyId": company_id, "productId": product_id, "status": status, "billingTerm": billing_term}
+        return self._paged("subscriptions", _clean(params))
+
+    def get_subscription(self, subscription_id: str) -> dict[str, Any]:
+        return self._get(f"subscriptions/{subscription_id}")
+
+    def iter_orders(self, *, company_id: str | None = None) -> Iterator[dict[str, Any]]:
+        return self._paged("orders", _clean({"companyId": company_id}))
+
+    def get_order(self, order_id: str) -> dict[str, Any]:
+        return self._get(f"orders/{order_id}")
+
+    def create_order(self, order: dict[str, Any], *, is_mock: bool = False) -> dict[str, Any]:
+        """``POST /orders``; ``is_mock`` validates without ordering (then the POST is safe to retry)."""
+        params = {"isMock": "true"} if is_mock else None
+        response = self._call("POST", "orders", json=order, params=params, idempotent=is_mock)
+        return response.json(parse_float=Decimal)
+
+    def iter_invoices(self, *, company_id: str | None = None, status: str | None = None) -> Iterator[dict[str, Any]]:
+        """Newest first (``sort=invoiceDate,desc``)."""
+        params = {"companyId": company_id, "status": status, "sort": "invoiceDate,desc"}
+        return self._paged("invoices", _clean(params))
+
+    def get_invoice(self, invoice_id: str) -> dict[str, Any]:
+        return self._get(f"invoices/{invoice_id}")
+
+    def iter_invoice_items(self, invoice_id: str) -> Iterator[dict[str, Any]]:
+        return self._paged(f"invoices/{invoice_id}/items")
+
+
+def _clean(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}

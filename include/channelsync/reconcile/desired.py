@@ -1,0 +1,77 @@
+"""Desired PSA product fields from canonical catalog items (vectorised).
+
+- name ← ``description`` (the short name), description ← ``long_description`` (or the short name when
+  there is none); mpn, vendor_sku (← distributor ``sku``), manufacturer: all stripped and truncated to
+  the PSA's :class:`~channelsync.reconcile.limits.TextLimits` (the quality suite warned about them);
+- category ← ``options.category_map[category_code]`` (unmapped → missing; the suite quarantines those);
+- unit_cost, msrp ← converted to the target currency and rounded to cents; unit_price ← markup rules;
+- active ← status is "Active" (a missing status counts as Active: the flat file has no status column).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from channelsync.reconcile.arrow import clean, lookup
+from channelsync.reconcile.fingerprint import WHITESPACE
+from channelsync.reconcile.pricing import conversion_rates, convert, unit_prices
+
+if TYPE_CHECKING:
+    from channelsync.reconcile.catalog import CatalogOptions
+
+REQUIRED_COLUMNS = (
+    "source_key",
+    "sku",
+    "mpn",
+    "manufacturer",
+    "description",
+    "long_description",
+    "category_code",
+    "cost",
+    "msrp",
+    "currency",
+    "status",
+)
+
+
+def clean_text(values: pd.Series, limit: int | None = None) -> pd.Series:
+    """Stripped, truncated to ``limit`` characters, empty → missing (Arrow kernels, no Python loop)."""
+    # Strip again after the cut: it can end on a space, which the PSA would trim (→ a false "changed").
+    return pd.Series(pd.array(clean(values, strip=WHITESPACE, limit=limit), dtype="string"), index=values.index)
+
+
+def desired_products(catalog: pd.DataFrame, options: CatalogOptions) -> pd.DataFrame:
+    """One row per catalog item: ``source_key``, ``category_code``, then every canonical PRODUCT_FIELD."""
+    missing = [column for column in REQUIRED_COLUMNS if column not in catalog.columns]
+    if missing:
+        raise ValueError(f"catalog items are missing column(s): {', '.join(missing)}")
+    limits = options.limits
+    rate = conversion_rates(catalog["currency"], options.target_currency, options.currency_rates)
+    unit_cost = convert(catalog["cost"], rate, options.money_decimals)
+    msrp = convert(catalog["msrp"], rate, options.money_decimals)
+    category_codes = clean_text(catalog["category_code"])
+    category = pd.array(lookup(category_codes, dict(options.category_map), pa.large_string()), dtype="string")
+    status = clean_text(catalog["status"]).fillna("Active")
+    name = clean_text(catalog["description"], limits.name)
+    long_description = clean_text(catalog["long_description"]).fillna(clean_text(catalog["description"]))
+    return pd.DataFrame(
+        {
+            "source_key": clean_text(catalog["source_key"]),
+            "category_code": category_codes,
+            "name": name,
+            "description": clean_text(long_description, limits.description),
+            "mpn": clean_text(catalog["mpn"], limits.mpn),
+            "vendor_sku": clean_text(catalog["sku"], limits.vendor_sku),
+            "manufacturer": clean_text(catalog["manufacturer"], limits.manufacturer),
+            "category": category,
+            "unit_cost": unit_cost,
+            "unit_price": unit_prices(unit_cost, msrp, category_codes, options.markup, options.money_decimals),
+            "msrp": msrp,
+            "active": pd.array(np.asarray(status.str.lower() == "active", dtype=bool), dtype="boolean"),
+        },
+        index=catalog.index,
+    )

@@ -1,0 +1,69 @@
+"""Fixtures for the Crayon emulator tests: spec validation and an authenticated session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from channelsync.sandbox.demo_credentials import CRAYON
+from channelsync.sandbox.server import SandboxServer
+from openapi_schema_validator import OAS30Validator
+
+SPEC = Path("/work/shared/specs/crayon-customer-api-v1.openapi.json")
+if not SPEC.exists():  # the repository copy, when the shared folder is not mounted
+    SPEC = Path(__file__).resolve().parents[3] / "specs" / "crayon-customer-api-v1.openapi.json"
+
+
+@pytest.fixture(scope="session")
+def crayon_spec() -> dict[str, Any]:
+    return json.loads(SPEC.read_text())
+
+
+@pytest.fixture(scope="session")
+def conforms(crayon_spec: dict[str, Any]) -> Callable[[Any, str, str], None]:
+    """``conforms(body, "/Subscriptions", "get")``: validate a 200 body against the spec's schema.
+
+    List endpoints answer the ``{totalHits, items}`` envelope (see the emulator's docstring): the
+    spec's array schema is applied to ``items``.
+    """
+
+    def check(body: Any, path: str, method: str = "get") -> None:
+        content = crayon_spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+        schema = dict(content["schema"])
+        if schema.get("type") == "array":
+            assert set(body) == {"totalHits", "items"} and isinstance(body["totalHits"], int)
+            body = body["items"]
+            assert body, f"{path} returned no items to validate"
+        OAS30Validator({**schema, "components": crayon_spec["components"]}).validate(body)
+
+    return check
+
+
+@pytest.fixture()
+def crayon_url(sandbox_server: SandboxServer) -> str:
+    return f"{sandbox_server.url}/crayon/api/v1"
+
+
+def fetch_token(crayon_url: str) -> requests.Response:
+    return requests.post(
+        f"{crayon_url}/connect/token", auth=(CRAYON["client_id"], CRAYON["client_secret"]), timeout=10,
+        data={"grant_type": "password", "username": CRAYON["username"], "password": CRAYON["password"],
+              "scope": "CustomerApi"},
+    )
+
+
+@pytest.fixture()
+def token_request() -> Callable[[str], requests.Response]:
+    return fetch_token
+
+
+@pytest.fixture()
+def crayon(sandbox: Any, crayon_url: str) -> requests.Session:
+    """A session with a valid bearer token (the sandbox freshly reset)."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {fetch_token(crayon_url).json()['accessToken']}"
+    return session
