@@ -60,7 +60,7 @@ class AutotaskProducts:
             {
                 "psa_id": str(item["id"]),
                 **{canonical: item.get(field) for canonical, field in FIELD_MAP.items()},
-                "category": labels.get(int(item["productCategory"])) if item.get("productCategory") is not None else None,
+                "category": _label(labels, item.get("productCategory")),
             }
             for item in self.client.iter_products(include_fields=READ_FIELDS)
         ]
@@ -150,3 +150,7 @@ class AutotaskProducts:
                                         code="AUTOTASK_NOT_FOUND", system="autotask")
                 self._vendor_id = int(found[0]["id"])
             return self._vendor_id
+
+
+def _label(labels: dict[int, str], value: Any) -> str | None:
+    return labels.get(int(value)) if value is not None else None
