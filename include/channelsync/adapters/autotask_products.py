@@ -90,6 +90,26 @@ class AutotaskProducts:
                 return str(product["id"])
         return None
 
+    def in_use_product_ids(self) -> set[str]:
+        """Products on open purchase orders (status not "Received Full" / "Cancelled"), for
+        price_availability's ``in_use`` source: one PurchaseOrders query, then PurchaseOrderItems by
+        order id in chunks under the 500-condition limit. Quotes / opportunities are not read (yet)."""
+        from channelsync.clients.autotask import Filter
+        from channelsync.clients.autotask.filters import chunked_in
+
+        statuses = {label.lower(): value for label, value in self.client.picklist("PurchaseOrders", "status").items()}
+        open_values = [v for label, v in statuses.items() if label not in ("received full", "cancelled", "canceled")]
+        if not open_values:
+            return set()
+        orders = [int(o["id"]) for o in self.client.iter_query("PurchaseOrders", Filter.in_("status", open_values),
+                                                                 include_fields=["id"])]
+        found: set[str] = set()
+        for chunk in chunked_in("orderID", orders):
+            for item in self.client.iter_query("PurchaseOrderItems", chunk, include_fields=["id", "productID"]):
+                if item.get("productID") is not None:
+                    found.add(str(item["productID"]))
+        return found
+
     def _body(self, fields: dict[str, Any]) -> dict[str, Any]:
         body = {FIELD_MAP[name]: value for name, value in fields.items() if name in FIELD_MAP}
         if "category" in fields:

@@ -79,6 +79,18 @@ class ConnectWiseProducts:
         found = self.client.find_catalog_items([operation.fields["mpn"]], fields="id,identifier")
         return str(found[0]["id"]) if found else None
 
+    def in_use_product_ids(self) -> set[str]:
+        """Catalog items on open purchase orders (``closedFlag = false``), lines neither closed nor
+        cancelled, for price_availability's ``in_use`` source: one call per open PO for its line items
+        (ConnectWise has no cross-PO line item list). Quotes / opportunities are not read (yet)."""
+        found: set[str] = set()
+        for order in list(self.client.iter_purchase_orders(conditions="closedFlag = false")):
+            for line in self.client.iter_po_line_items(int(order["id"])):
+                product = line.get("product") or {}
+                if product.get("id") is not None and not line.get("canceledFlag") and not line.get("closedFlag"):
+                    found.add(str(product["id"]))
+        return found
+
     def _body(self, fields: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {}
         for name, value in changed.items():

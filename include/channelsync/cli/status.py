@@ -8,7 +8,7 @@ from channelsync.state.db import session_scope
 from channelsync.state.models import SyncRun
 
 STATUS_LABELS = {"no_change": "No Change", "success": "Success", "warning": "Warning", "failure": "Failure",
-                 "running": "Running"}
+                 "running": "Running", "preview": "Preview"}
 
 
 def print_status(integration: str | None, limit: int) -> int:

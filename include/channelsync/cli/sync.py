@@ -19,7 +19,25 @@ def run_sync(template: str, integration: str, *, preview: bool) -> int:
     state = str(getattr(dag_run, "state", "unknown"))
     summary = _latest_run(integration, template)
     print(json.dumps({"dag_id": dag_id, "dag_run_state": state, **summary}, indent=2, default=str))
+    if preview and summary.get("plan_diff"):
+        _print_diff_head(str(summary["plan_diff"]))
     return 0 if state == "success" else 1
+
+
+def _print_diff_head(path: str, rows: int = 25) -> None:
+    """The first lines of the preview's field-level diff (the whole diff stays in the CSV)."""
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        lines = [row for _, row in zip(range(rows + 1), reader, strict=False)]
+    if len(lines) <= 1:
+        print("preview: no field changes planned")
+        return
+    widths = [min(40, max(len(row[i]) for row in lines)) for i in range(len(lines[0]))]
+    print(f"\npreview: first {len(lines) - 1} diff rows (all in {path})")
+    for row in lines:
+        print("  ".join(cell[:40].ljust(width) for cell, width in zip(row, widths, strict=False)))
 
 
 def _latest_run(integration: str, template: str) -> dict[str, object]:

@@ -130,7 +130,7 @@ def stage_report(run: RunContext, results: dict[str, dict[str, Any] | None], *, 
     for result in results.values():
         for system, calls in ((result or {}).get("api_calls") or {}).items():
             api_calls[system] = api_calls.get(system, 0) + calls
-    status = run_status(counts, failed=failed)
+    status = run_status(counts, failed=failed, preview=run.preview)
     planned = results.get("reconcile") or {}
     repository.finish_run(
         run.state_url, run_id, status=status, counts=counts, api_calls=api_calls,

@@ -123,7 +123,24 @@ def _run_stage(stage: str, spec: TemplateSpec, integration: IntegrationConfig, o
         return runner.stage_load(run, _steps(spec), previous or {})
     except Exception as exc:
         runner.record_stage_failure(run, stage, exc)
+        if _retry_cannot_help(exc):
+            from airflow.sdk.exceptions import AirflowFailException
+
+            failure = AirflowFailException(str(exc))
+            failure.code = getattr(exc, "code", type(exc).__name__)  # type: ignore[attr-defined]
+            raise failure from exc
         raise
+
+
+def _retry_cannot_help(exc: Exception) -> bool:
+    """Wrong credentials, a refused plan, a failed suite: retrying the task would fail the same way.
+    Unreachable APIs, lost answers and unfinished loads are left to Airflow's retries."""
+    from channelsync.errors import ChannelsyncError, OutcomeUnknownError, RetriableApiError
+    from channelsync.runs.runner import LoadIncomplete
+
+    if isinstance(exc, RetriableApiError | OutcomeUnknownError | LoadIncomplete):
+        return False
+    return isinstance(exc, ChannelsyncError)  # fatal API errors, suite failures, refused plans, bad config
 
 
 def _on_task_failure(context: Any) -> None:

@@ -1,0 +1,63 @@
+"""The P&A suite: canonical PNA_ROW rows (price_availability's extract) before reconcile.
+
+- Critical (run stops): a required column missing or of the wrong type. An empty extract is NOT
+  critical here: nothing linked yet (no catalog_sync so far) is a run with nothing to do; the extract
+  itself refuses an answer with fewer rows than SKUs asked for.
+- Blocking (row quarantined, not written): SKU present; SKU unique; status in the known set; for Active
+  rows, cost present and ≥ 0 (Discontinued / Not found / Not authorized rows carry no price by design).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from channelsync.quality.catalog import NUMBER_TYPES, TEXT_TYPES
+from channelsync.quality.suite import HELPER_PREFIX, Expectation, Severity, Suite
+from channelsync.reconcile.price_availability import STATUSES
+
+REQUIRED_TYPES = {
+    "source_key": TEXT_TYPES,
+    "sku": TEXT_TYPES,
+    "status": TEXT_TYPES,
+    "cost": NUMBER_TYPES,
+}
+ACTIVE_COST = f"{HELPER_PREFIX}active_cost"  # cost of Active rows, missing for the others (GX skips nulls)
+ACTIVE_COST_PRESENT = f"{HELPER_PREFIX}active_cost_present"  # cost of Active rows, 0 for the others
+
+
+def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    data = frame.copy()
+    for column in ("source_key", "sku", "status"):
+        text = data[column].astype("string").str.strip()
+        data[column] = text.mask(text == "")
+    active = (data["status"] == "Active").to_numpy(dtype=bool, na_value=False)
+    cost = pd.to_numeric(data["cost"]).to_numpy(dtype="float64", na_value=np.nan)
+    data[ACTIVE_COST] = np.where(active, cost, np.nan)
+    data[ACTIVE_COST_PRESENT] = np.where(active, cost, 0.0)
+    return data
+
+
+def _row(name: str, severity: Severity, gx_type: str, reason: str, **kwargs: object) -> Expectation:
+    return Expectation(name=name, severity=severity, gx_type=gx_type, kwargs=kwargs, reason=reason)
+
+
+def pna_suite() -> Suite:
+    critical, blocking = Severity.CRITICAL, Severity.BLOCKING
+    expectations = [
+        *(_row(f"column present: {c}", critical, "ExpectColumnToExist", f"column {c} is missing", column=c)
+          for c in REQUIRED_TYPES),
+        *(_row(f"column type: {c}", critical, "ExpectColumnValuesToBeInTypeList", f"column {c} has the wrong type",
+               column=c, type_list=types) for c, types in REQUIRED_TYPES.items()),
+        _row("SKU present", blocking, "ExpectColumnValuesToNotBeNull", "SKU missing", column="sku"),
+        _row("SKU unique", blocking, "ExpectColumnValuesToBeUnique", "duplicate SKU", column="sku"),
+        _row("status known", blocking, "ExpectColumnValuesToBeInSet", "unknown P&A status", column="status",
+             value_set=list(STATUSES)),
+        _row("status present", blocking, "ExpectColumnValuesToNotBeNull", "P&A status missing", column="status"),
+        _row("cost present when active", blocking, "ExpectColumnValuesToNotBeNull", "Active item without a cost",
+             column=ACTIVE_COST_PRESENT),
+        _row("cost not negative", blocking, "ExpectColumnValuesToBeBetween", "negative cost", column=ACTIVE_COST,
+             min_value=0),
+    ]
+    return Suite(name="price_availability", expectations=tuple(expectations), prepare=_prepare,
+                 key_column="source_key")
