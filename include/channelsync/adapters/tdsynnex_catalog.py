@@ -41,10 +41,16 @@ def catalog_frame(items: Iterable[dict[str, Any]], *, currency: str, price_flagg
 
 def extract_flat_file(client: Any, staging: Path, *, categories: Iterable[str], currency: str,
                       price_flagged: Iterable[str]) -> pd.DataFrame:
-    """Download today's file into the run's staging folder and read the selected categories."""
+    """Download today's file into the run's staging folder and read the selected categories.
+
+    Rows with NO category code are kept too: they are not "outside the selection" but broken, and the
+    quality suite quarantines them with that reason instead of dropping them silently.
+    """
     path = client.download(staging)
-    return catalog_frame(client.iter_items(path, categories=list(categories)), currency=currency,
-                         price_flagged=set(price_flagged))
+    selected = set(categories)
+    items = (item for item in client.iter_items(path)
+             if item["category_code"] in selected or not str(item["category_code"] or "").strip())
+    return catalog_frame(items, currency=currency, price_flagged=set(price_flagged))
 
 
 def _float(value: Any) -> float | None:

@@ -83,6 +83,7 @@ class TdSynnexEmulator(Emulator):
         self._invoice_numbers = itertools.count(91000001)
         self._flat_cache: tuple[int, bytes] | None = None
         self._flat_revision = 0
+        self._flat_extra: list[bytes] = []  # raw rows appended through the control API
         self._lock = threading.Lock()
         self.router = self._routes()
 
@@ -283,7 +284,8 @@ class TdSynnexEmulator(Emulator):
         with self._lock:
             cached = self._flat_cache
             if cached is None or cached[0] != self._flat_revision:
-                data = flatfile.render_zip(self.xml_credentials["customer_number"], self.catalog.table.rows())
+                data = flatfile.render_zip(self.xml_credentials["customer_number"], self.catalog.table.rows(),
+                                           b"".join(self._flat_extra))
                 cached = self._flat_cache = (self._flat_revision, data)
         return SandboxResponse(200, cached[1], {"Content-Type": "application/zip"})
 
@@ -292,6 +294,8 @@ class TdSynnexEmulator(Emulator):
     def control(self, request: SandboxRequest) -> SandboxResponse:
         parts = [p for p in request.path.split("/") if p]
         body = request.json() or {}
+        if parts == ["flatfile", "rows"] and request.method == "POST":
+            return self._append_flat_rows(body)
         if len(parts) == 3 and parts[0] == "orders" and request.method == "POST":
             with self._lock:
                 record = self.po_orders.get(parts[1])
@@ -307,6 +311,27 @@ class TdSynnexEmulator(Emulator):
             ion_orders.set_status(order, parts[3].upper(), subs)
             return json_response(200, ion_orders.wire(order))
         return json_response(404, {"error": f"no control endpoint {request.path} for tdsynnex"})
+
+
+    def _append_flat_rows(self, body: dict[str, Any]) -> SandboxResponse:
+        """Append raw detail rows to today's file, to test bad vendor data: ``{"rows": [{col: value}],
+        "encoding": "cp1252"}``; a value may be ``{"hex": "..."}`` for bytes no encoding produces."""
+        number = self.xml_credentials["customer_number"]
+        encoding = str(body.get("encoding") or flatfile.ENCODING)
+        added = []
+        for values in body.get("rows") or []:
+            cells = flatfile.raw_row(number, {k: v for k, v in values.items() if isinstance(v, str)})
+            line = flatfile.DELIMITER.join(cells).encode(encoding, errors="replace")
+            for name, value in values.items():  # raw bytes replace a placeholder cell
+                if isinstance(value, dict) and "hex" in value:
+                    cells_bytes = line.split(flatfile.DELIMITER.encode())
+                    cells_bytes[flatfile.COL[name]] = bytes.fromhex(value["hex"])
+                    line = flatfile.DELIMITER.encode().join(cells_bytes)
+            added.append(line + b"\r\n")
+        with self._lock:
+            self._flat_extra.extend(added)
+            self._flat_revision += 1
+        return json_response(200, {"appended": len(added)})
 
 
 class _TableList(list):  # type: ignore[type-arg]

@@ -126,12 +126,22 @@ def render_rows(customer_number: str, products: Iterable[dict[str, Any]]) -> str
     return "\r\n".join(lines) + "\r\n"
 
 
-def render_zip(customer_number: str, products: Iterable[dict[str, Any]]) -> bytes:
-    data = render_rows(customer_number, products).encode(ENCODING, errors="replace")
+def render_zip(customer_number: str, products: Iterable[dict[str, Any]], extra: bytes = b"") -> bytes:
+    """``extra``: raw bytes appended after the generated rows (a control endpoint puts broken rows there)."""
+    data = render_rows(customer_number, products).encode(ENCODING, errors="replace") + extra
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         archive.writestr(f"{customer_number}.ap", data)
     return buffer.getvalue()
+
+
+def raw_row(customer_number: str, values: dict[str, str]) -> list[str]:
+    """One detail row with only the given fields filled (``COL`` names), for deliberately broken rows."""
+    row = [""] * COLUMNS
+    row[COL["partner"]], row[COL["record"]] = customer_number, "DTL"
+    for name, value in values.items():
+        row[COL[name]] = value
+    return row
 
 
 def render_category_list(categories: Iterable[tuple[str, str]]) -> bytes:
