@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -18,7 +17,9 @@ import pytest
 from channelsync.sandbox.autotask.metadata import CHILDREN, ROOT_OPS
 from channelsync.sandbox.autotask.models import MODELS
 
-SPEC = Path("/work/shared/specs/autotask-rest-v1.swagger.json")
+from tests.specs import SPECS
+
+SPEC = SPECS / "autotask-rest-v1.swagger.json"
 pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="the vendor spec is not available")
 
 

@@ -13,7 +13,9 @@ from channelsync.sandbox.demo_credentials import CRAYON
 from channelsync.sandbox.server import SandboxServer
 from openapi_schema_validator import OAS30Validator
 
-SPEC = Path("/work/shared/specs/crayon-customer-api-v1.openapi.json")
+from tests.specs import SPECS
+
+SPEC = SPECS / "crayon-customer-api-v1.openapi.json"
 if not SPEC.exists():  # the repository copy, when the shared folder is not mounted
     SPEC = Path(__file__).resolve().parents[3] / "specs" / "crayon-customer-api-v1.openapi.json"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from channelsync.sandbox.demo_credentials import PAX8
 from channelsync.sandbox.server import SandboxServer
 from openapi_schema_validator import OAS30ReadValidator
 
-SPECS = Path("/work/shared/specs")
+from tests.specs import SPECS
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,9 @@ from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
 from openapi_schema_validator import OAS30Validator
 
-SPEC = Path(__file__).resolve().parents[3].parent / "shared/specs/tdsynnex-streamone-ion-v3.openapi.yaml"
+from tests.specs import SPECS
+
+SPEC = SPECS / "tdsynnex-streamone-ion-v3.openapi.yaml"
 ACCOUNT = demo_credentials.TDSYNNEX_ION["account_id"]
 
 
