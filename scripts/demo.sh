@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Start the sandbox and Airflow (standalone) with the demo integrations; Ctrl-C stops what this started.
 set -euo pipefail
+# Job control: each background service gets its own process group, so Ctrl-C reaches only this script
+# (whose trap then stops every service, children included) and the services do not inherit an ignored
+# SIGINT (Python only turns SIGINT into a clean shutdown when it is not ignored at start).
+set -m
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 LOG_DIR=$AIRFLOW_HOME/logs/demo
@@ -9,11 +13,14 @@ pids=()
 stop() {
   trap - INT TERM EXIT
   echo; echo "stopping channelsync demo (pids ${pids[*]:-none})"
-  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do kill -INT -- "-$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 75); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -TERM -- "-$pid" 2>/dev/null || true
   done
+  sleep 1
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  echo "stopped"
 }
 trap stop INT TERM EXIT
 
@@ -52,4 +59,6 @@ channelsync demo is running
   sync runs:   .venv/bin/channelsync status   (with AIRFLOW_HOME=$AIRFLOW_HOME CHANNELSYNC_HOME=$CHANNELSYNC_HOME)
 Press Ctrl-C to stop.
 MSG
-wait -n "${pids[@]}"
+# Poll rather than `wait`: the INT trap runs as soon as the current `sleep` ends.
+while kill -0 "${pids[0]}" 2>/dev/null && kill -0 "${pids[1]}" 2>/dev/null; do sleep 1; done
+echo "a service stopped by itself; see $LOG_DIR" >&2

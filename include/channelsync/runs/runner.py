@@ -80,7 +80,7 @@ def stage_reconcile(run: RunContext, steps: TemplateSteps, validated: dict[str, 
         repository.replace_items(run.state_url, run.run_id, PLAN_OUTCOMES, summary.items.to_dict("records"))
     log.info("reconcile: plan %s", ", ".join(f"{op}={n}" for op, n in sorted(summary.counts.items())) or "empty")
     if len(summary.diff):
-        shown = summary.diff.head(preview_rows).to_string(index=False, max_colwidth=40)
+        shown = summary.diff.head(preview_rows).astype("string").fillna("").to_string(index=False, max_colwidth=40)
         log.info("field-level diff (first %d of %d rows; all in %s):\n%s",
                  min(preview_rows, len(summary.diff)), len(summary.diff), diff_path, shown)
     return {"run_id": run.run_id, "plan_path": str(summary.plan_path), "diff_path": str(diff_path),
