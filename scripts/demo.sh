@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Start the sandbox and Airflow (standalone) with the demo integrations; Ctrl-C stops what this started.
 set -euo pipefail
-# Job control: each background service gets its own process group, so Ctrl-C reaches only this script
-# (whose trap then stops every service, children included) and the services do not inherit an ignored
-# SIGINT (Python only turns SIGINT into a clean shutdown when it is not ignored at start).
-set -m
+# Each service runs in its own session (setsid), so Ctrl-C reaches only this script, whose trap stops
+# every service with its children; `env --default-signal=INT` undoes the SIGINT-ignore bash gives
+# background commands (Python only shuts down cleanly on SIGINT when it was not ignored at start).
+service() { setsid env --default-signal=INT "$@"; }
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 LOG_DIR=$AIRFLOW_HOME/logs/demo
@@ -38,13 +38,13 @@ PY
 echo "== state store";       channelsync db upgrade | tail -1
 echo "== Airflow metadata";  airflow db migrate >"$LOG_DIR/db-migrate.log" 2>&1
 echo "== sandbox at $SANDBOX_URL (scale ${SCALE:-small})"
-channelsync sandbox serve --port "${SANDBOX_PORT:-8700}" --scale "${SCALE:-small}" >"$LOG_DIR/sandbox.log" 2>&1 &
+service channelsync sandbox serve --port "${SANDBOX_PORT:-8700}" --scale "${SCALE:-small}" >"$LOG_DIR/sandbox.log" 2>&1 &
 pids+=($!)
 wait_for "$SANDBOX_URL/_sandbox/health" sandbox 60
 echo "== connections and pools"; channelsync airflow load-settings --sandbox-url "$SANDBOX_URL"
 echo "== DAGs";  channelsync config check
 echo "== Airflow standalone at $AIRFLOW__API__BASE_URL (logs: $LOG_DIR/airflow.log)"
-airflow standalone >"$LOG_DIR/airflow.log" 2>&1 &
+service airflow standalone >"$LOG_DIR/airflow.log" 2>&1 &
 pids+=($!)
 wait_for "$AIRFLOW__API__BASE_URL/api/v2/monitor/health" Airflow 180
 airflow dags reserialize >/dev/null 2>&1 || true
