@@ -4,7 +4,6 @@ set -euo pipefail
 # Each service runs in its own session (setsid), so Ctrl-C reaches only this script, whose trap stops
 # every service with its children; `env --default-signal=INT` undoes the SIGINT-ignore bash gives
 # background commands (Python only shuts down cleanly on SIGINT when it was not ignored at start).
-service() { setsid env --default-signal=INT "$@"; }
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 LOG_DIR=$AIRFLOW_HOME/logs/demo
@@ -38,13 +37,13 @@ PY
 echo "== state store";       channelsync db upgrade | tail -1
 echo "== Airflow metadata";  airflow db migrate >"$LOG_DIR/db-migrate.log" 2>&1
 echo "== sandbox at $SANDBOX_URL (scale ${SCALE:-small})"
-service channelsync sandbox serve --port "${SANDBOX_PORT:-8700}" --scale "${SCALE:-small}" >"$LOG_DIR/sandbox.log" 2>&1 &
+setsid env --default-signal=INT channelsync sandbox serve --port "${SANDBOX_PORT:-8700}" --scale "${SCALE:-small}" >"$LOG_DIR/sandbox.log" 2>&1 &
 pids+=($!)
 wait_for "$SANDBOX_URL/_sandbox/health" sandbox 60
 echo "== connections and pools"; channelsync airflow load-settings --sandbox-url "$SANDBOX_URL"
 echo "== DAGs";  channelsync config check
 echo "== Airflow standalone at $AIRFLOW__API__BASE_URL (logs: $LOG_DIR/airflow.log)"
-service airflow standalone >"$LOG_DIR/airflow.log" 2>&1 &
+setsid env --default-signal=INT airflow standalone >"$LOG_DIR/airflow.log" 2>&1 &
 pids+=($!)
 wait_for "$AIRFLOW__API__BASE_URL/api/v2/monitor/health" Airflow 180
 airflow dags reserialize >/dev/null 2>&1 || true
