@@ -95,7 +95,7 @@ class PnaOptions:
     target_currency: str = "USD"
     currency_rates: Mapping[str, float] = field(default_factory=dict)
     update_price: bool = True
-    default_rule: MarkupRule = MarkupRule(percent=0.0)
+    default_rule: MarkupRule = field(default_factory=lambda: MarkupRule(percent=0.0))
     # PSA category name → rule; None: several distributor categories with different rules map to it,
     # so the price cannot be known here (left alone; catalog_sync prices it).
     rules_by_category: Mapping[str, MarkupRule | None] = field(default_factory=dict)
@@ -176,7 +176,7 @@ def build_pna_plan(pna: pd.DataFrame, psa: pd.DataFrame, xref: pd.DataFrame, opt
     status = pna["status"].astype("string").fillna("Not found")
     active_at_source = (status == "Active").to_numpy(dtype=bool, na_value=False)
 
-    frame = pd.DataFrame({column: pd.Series([pd.NA] * len(pna), dtype=dtype) for column, dtype in PLAN_COLUMNS.items()})
+    frame = pd.DataFrame({column: pd.Series([None] * len(pna), dtype=dtype) for column, dtype in PLAN_COLUMNS.items()})
     for column in ("source_key", "sku", "status", "quantity_available", "on_order", "eta"):
         frame[column] = pna[column].astype(PLAN_COLUMNS[column]).to_numpy() if column != "status" else status.to_numpy()
     frame["psa_id"] = psa_id.to_numpy()

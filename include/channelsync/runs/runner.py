@@ -28,7 +28,14 @@ class LoadIncomplete(ChannelsyncError):
     code = "LOAD_INCOMPLETE"
 
 
+def _calls_since(run: RunContext, before: dict[str, int]) -> dict[str, int]:
+    """API calls this stage sent (clients may be shared by stages when a run is in one process)."""
+    return {system: calls - before.get(system, 0) for system, calls in run.api_calls().items()
+            if calls - before.get(system, 0)}
+
+
 def stage_extract(run: RunContext, steps: TemplateSteps) -> dict[str, Any]:
+    before = run.api_calls()
     run.run_id = repository.start_run(
         run.state_url, integration=run.integration.name, template=run.template, run_key=run.run_key,
         preview=run.preview,
@@ -36,8 +43,9 @@ def stage_extract(run: RunContext, steps: TemplateSteps) -> dict[str, Any]:
     frame = steps.extract(run)
     path = run.staging / "extract.parquet"
     frame.to_parquet(path, index=False)
-    log.info("extract: %d rows staged at %s; API calls %s", len(frame), path, run.api_calls())
-    return {"run_id": run.run_id, "path": str(path), "rows": len(frame), "api_calls": run.api_calls()}
+    calls = _calls_since(run, before)
+    log.info("extract: %d rows staged at %s; API calls %s", len(frame), path, calls)
+    return {"run_id": run.run_id, "path": str(path), "rows": len(frame), "api_calls": calls}
 
 
 def stage_validate(run: RunContext, steps: TemplateSteps, extracted: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +80,7 @@ def stage_reconcile(run: RunContext, steps: TemplateSteps, validated: dict[str, 
                     ) -> dict[str, Any]:
     import pandas as pd
 
+    before = run.api_calls()
     run.run_id = validated["run_id"]
     summary = steps.plan(run, pd.read_parquet(validated["path"]))
     diff_path = run.staging / "plan_diff.csv"
@@ -84,7 +93,7 @@ def stage_reconcile(run: RunContext, steps: TemplateSteps, validated: dict[str, 
         log.info("field-level diff (first %d of %d rows; all in %s):\n%s",
                  min(preview_rows, len(summary.diff)), len(summary.diff), diff_path, shown)
     return {"run_id": run.run_id, "plan_path": str(summary.plan_path), "diff_path": str(diff_path),
-            "counts": summary.counts, "api_calls": run.api_calls()}
+            "counts": summary.counts, "api_calls": _calls_since(run, before)}
 
 
 def stage_load(run: RunContext, steps: TemplateSteps, planned: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +101,7 @@ def stage_load(run: RunContext, steps: TemplateSteps, planned: dict[str, Any]) -
     if run.preview:
         log.info("preview: the plan is in %s; nothing is written", planned["diff_path"])
         return {"run_id": run.run_id, "preview": True, "api_calls": {}}
+    before = run.api_calls()
     summary = steps.apply(run, Path(planned["plan_path"]))
     repository.replace_items(
         run.state_url, run.run_id, LOAD_OUTCOMES,
@@ -100,12 +110,13 @@ def stage_load(run: RunContext, steps: TemplateSteps, planned: dict[str, Any]) -
     counts: dict[str, int] = {}
     for outcome in summary.outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
-    log.info("load: %s; API calls %s", counts, run.api_calls())
+    calls = _calls_since(run, before)
+    log.info("load: %s; API calls %s", counts, calls)
     if summary.retriable_failures:
         # Recorded above; failing the task lets Airflow retry it, and the ledger skips what was applied.
         raise LoadIncomplete(f"{summary.retriable_failures} operation(s) could not be completed; retrying sends "
                              "only those")
-    return {"run_id": run.run_id, "counts": counts, "api_calls": run.api_calls()}
+    return {"run_id": run.run_id, "counts": counts, "api_calls": calls}
 
 
 def record_stage_failure(run: RunContext, stage: str, error: BaseException) -> None:
