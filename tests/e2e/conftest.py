@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from channelsync.sandbox.control_client import WRITE_METHODS, SandboxControl
 from channelsync.sandbox.server import SandboxServer
 from channelsync.state.db import upgrade
 from channelsync.templates.registry import TEMPLATES
+from tests.state.conftest import POSTGRES_URL, postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,12 +23,22 @@ RunTemplate = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture()
-def state_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def state_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[str]:
+    """SQLite by default; a test marked ``state_backend("postgresql")`` gets a throw-away PostgreSQL database."""
     monkeypatch.setenv("CHANNELSYNC_HOME", str(tmp_path / "home"))
-    url = f"sqlite:///{tmp_path / 'state.db'}"
+    marker = request.node.get_closest_marker("state_backend")
+    if marker and marker.args[0] == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("CHANNELSYNC_TEST_POSTGRES_URL is not set")
+        urls: Iterator[str] = postgres_database()
+    else:
+        urls = iter([f"sqlite:///{tmp_path / 'state.db'}"])
+    url = next(urls)
     monkeypatch.setenv("CHANNELSYNC_STATE_URL", url)
     upgrade(url)
-    return url
+    yield url
+    for _ in urls:  # drops the PostgreSQL database
+        pass
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 POSTGRES_URL = os.environ.get("CHANNELSYNC_TEST_POSTGRES_URL")
 
 
-def _postgres_schema_url() -> Iterator[str]:
+def postgres_database() -> Iterator[str]:
     """A throw-away database on the test server, dropped afterwards."""
     assert POSTGRES_URL
     name = f"cs_test_{uuid.uuid4().hex[:10]}"
@@ -39,4 +39,4 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if not POSTGRES_URL:
         pytest.skip("CHANNELSYNC_TEST_POSTGRES_URL is not set")
-    yield from _postgres_schema_url()
+    yield from postgres_database()

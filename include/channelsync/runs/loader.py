@@ -10,7 +10,10 @@ Shared by every template: a template turns its plan into :class:`Operation` obje
 - fatal errors fail that item only (the run goes on, status Warning); retriable errors that
   outlived the client's retries are counted so the load task fails and Airflow retries it;
 - a spent API budget (:class:`QuotaExhausted`) stops sending: the operations not yet sent are
-  reported *deferred* and the next run plans them again.
+  reported *deferred* and the next run plans them again;
+- so does a PSA that stops answering (``CIRCUIT_BREAKER`` retriable failures in a row): the task then
+  fails fast and Airflow retries it later, instead of every remaining operation waiting out its own
+  retries.
 """
 
 from __future__ import annotations
@@ -28,12 +31,16 @@ from channelsync.errors import (
     OutcomeUnknownError,
     QuotaExhausted,
     RetriableApiError,
+    define,
 )
 from channelsync.runs.steps import ItemOutcome, LoadSummary
 from channelsync.state.repository import Ledger
 
 log = logging.getLogger(__name__)
 
+CIRCUIT_BREAKER = 10
+LOAD_CIRCUIT_OPEN = define("LOAD_CIRCUIT_OPEN", "channelsync",
+                           "The PSA failed too many operations in a row; the rest were not sent this attempt")
 OUTCOME_OF_OP = {"create": "created", "update": "updated", "deactivate": "deactivated", "link": "linked"}
 
 
@@ -95,7 +102,17 @@ def _apply_one(
     """Returns the item's outcome and whether it failed in a way worth retrying."""
     if stop.code is not None:
         return ItemOutcome(op.source_key, "deferred", op.psa_id, op.changed_fields, error_code=stop.code,
-                           error_message="not sent: the API budget is spent; the next run sends it"), False
+                           error_message=f"not sent ({stop.code}); a later attempt or run sends it"), stop.retriable
+    outcome, retriable = _send(op, executor, ledger, run_id, stop)
+    if stop.count(failed=retriable) >= CIRCUIT_BREAKER and stop.raise_once(LOAD_CIRCUIT_OPEN, retriable=True):
+        log.error("%d operations in a row failed on an unreachable PSA: not sending the rest this attempt",
+                  CIRCUIT_BREAKER)
+    return outcome, retriable
+
+
+def _send(
+    op: Operation, executor: OperationExecutor, ledger: Ledger, run_id: int, stop: _StopSignal
+) -> tuple[ItemOutcome, bool]:
     try:
         psa_id = executor.execute(op)
     except QuotaExhausted as exc:
@@ -125,17 +142,26 @@ def _apply_one(
 
 
 class _StopSignal:
-    """Set once by the first worker that finds the API budget spent; the others then stop sending."""
+    """Set once (budget spent, or the PSA unreachable); the workers then stop sending."""
 
     def __init__(self) -> None:
         self.code: str | None = None
+        self.retriable = False  # whether the operations it holds back make the task worth retrying
+        self._failures_in_a_row = 0
         self._lock = threading.Lock()
 
-    def raise_once(self, code: str) -> bool:
+    def raise_once(self, code: str, *, retriable: bool = False) -> bool:
         with self._lock:
             first = self.code is None
-            self.code = self.code or code
+            if first:
+                self.code, self.retriable = code, retriable
             return first
+
+    def count(self, *, failed: bool) -> int:
+        """Consecutive retriable failures so far (a success resets the count)."""
+        with self._lock:
+            self._failures_in_a_row = self._failures_in_a_row + 1 if failed else 0
+            return self._failures_in_a_row
 
 
 def _failed(op: Operation, ledger: Ledger, run_id: int, error: ChannelsyncError, *, status: str) -> ItemOutcome:

@@ -1,0 +1,109 @@
+"""The exactly-once loader against a real state store (SQLite, and PostgreSQL when configured).
+
+The executor here is a scripted stand-in for a PSA adapter: the loader's contract with it is a Python
+protocol, and these tests pin the loader's rules, not any PSA's behaviour (the e2e tests do that).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from channelsync.errors import FatalApiError, OutcomeUnknownError, QuotaExhausted, RetriableApiError
+from channelsync.runs.loader import CIRCUIT_BREAKER, Operation, apply_operations
+from channelsync.state import db, repository
+from channelsync.state.repository import Ledger
+
+
+class ScriptedPsa:
+    entity_type = "product"
+    psa_system = "testpsa"
+
+    def __init__(self, script: dict[str, str] | None = None, default: str = "ok") -> None:
+        self.script = script or {}
+        self.default = default
+        self.sent: Counter[str] = Counter()
+        self.applied: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def execute(self, operation: Operation) -> str:
+        with self._lock:
+            self.sent[operation.source_key] += 1
+        behaviour = self.script.get(operation.source_key, self.default)
+        common = {"system": "testpsa", "code": "X"}
+        if behaviour == "lost_after_write":
+            self.applied[operation.source_key] = f"id-{operation.source_key}"
+            raise OutcomeUnknownError("no answer", **common)
+        if behaviour == "lost_before_write":
+            raise OutcomeUnknownError("no answer", **common)
+        if behaviour == "fatal":
+            raise FatalApiError("refused", **common)
+        if behaviour == "down":
+            raise RetriableApiError("unreachable", **common)
+        if behaviour == "quota":
+            raise QuotaExhausted("budget spent", **common)
+        self.applied[operation.source_key] = f"id-{operation.source_key}"
+        return self.applied[operation.source_key]
+
+    def resolve_unknown(self, operation: Operation) -> str | None:
+        return self.applied.get(operation.source_key)
+
+
+def _ops(n: int) -> list[Operation]:
+    return [Operation(key=f"k{i}", op="create", source_key=f"s{i}", psa_id=None, fields={}, fingerprint=f"f{i}")
+            for i in range(n)]
+
+
+@pytest.fixture()
+def ledger(state_url: str) -> tuple[Ledger, int]:
+    db.upgrade(state_url)
+    run_id = repository.start_run(state_url, integration="i", template="t", run_key="r", preview=False)
+    return Ledger(state_url, integration="i", template="t"), run_id
+
+
+def test_a_retried_attempt_sends_only_what_is_not_applied(ledger: tuple[Ledger, int], state_url: str) -> None:
+    store, run_id = ledger
+    psa = ScriptedPsa({"s3": "down"})
+    first = apply_operations(_ops(6), psa, store, run_id=run_id, concurrency=3)
+    assert first.retriable_failures == 1
+    psa.script = {}
+    second = apply_operations(_ops(6), psa, store, run_id=run_id, concurrency=3)
+    assert second.retriable_failures == 0
+    assert psa.sent == Counter({"s0": 1, "s1": 1, "s2": 1, "s3": 2, "s4": 1, "s5": 1})
+    assert {(k, p) for k, p, _ in repository.load_xref(state_url, integration="i", entity_type="product")} == {
+        (f"s{i}", f"id-s{i}") for i in range(6)}
+
+
+def test_lost_answers_are_resolved_by_lookup_never_resent_blindly(ledger: tuple[Ledger, int]) -> None:
+    store, run_id = ledger
+    psa = ScriptedPsa({"s0": "lost_after_write", "s1": "lost_before_write"})
+    summary = apply_operations(_ops(2), psa, store, run_id=run_id, concurrency=1)
+    outcomes = {o.source_key: o.outcome for o in summary.outcomes}
+    assert outcomes == {"s0": "created", "s1": "failed"}
+    assert summary.retriable_failures == 1 and psa.sent == Counter({"s0": 1, "s1": 1})
+
+
+def test_fatal_errors_fail_the_item_only(ledger: tuple[Ledger, int]) -> None:
+    store, run_id = ledger
+    summary = apply_operations(_ops(4), ScriptedPsa({"s2": "fatal"}), store, run_id=run_id, concurrency=2)
+    assert Counter(o.outcome for o in summary.outcomes) == Counter({"created": 3, "failed": 1})
+    assert summary.retriable_failures == 0
+
+
+def test_spent_budget_defers_the_rest_without_sending(ledger: tuple[Ledger, int]) -> None:
+    store, run_id = ledger
+    psa = ScriptedPsa({"s2": "quota"})
+    summary = apply_operations(_ops(8), psa, store, run_id=run_id, concurrency=1)
+    assert [o.outcome for o in summary.outcomes] == ["created", "created"] + ["deferred"] * 6
+    assert sum(psa.sent.values()) == 3 and summary.retriable_failures == 0
+
+
+def test_an_unreachable_psa_opens_the_circuit(ledger: tuple[Ledger, int]) -> None:
+    store, run_id = ledger
+    psa = ScriptedPsa(default="down")
+    summary = apply_operations(_ops(50), psa, store, run_id=run_id, concurrency=1)
+    assert sum(psa.sent.values()) == CIRCUIT_BREAKER
+    assert summary.retriable_failures == 50  # the task fails and Airflow retries it later
+    assert Counter(o.outcome for o in summary.outcomes) == Counter({"failed": CIRCUIT_BREAKER, "deferred": 40})
