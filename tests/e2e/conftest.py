@@ -15,6 +15,7 @@ from channelsync.sandbox.control_client import WRITE_METHODS, SandboxControl
 from channelsync.sandbox.server import SandboxServer
 from channelsync.state.db import upgrade
 from channelsync.templates.registry import TEMPLATES
+
 from tests.state.conftest import POSTGRES_URL, postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
