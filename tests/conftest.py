@@ -8,17 +8,14 @@ import pytest
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
 
+from tests.sandbox_servers import reset_sandbox, running_sandbox
+
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
-    server = SandboxServer(host="127.0.0.1", port=0, scale="small", seed=42).start()
-    yield server
-    server.stop()
+    yield from running_sandbox()
 
 
 @pytest.fixture()
 def sandbox(sandbox_server: SandboxServer) -> SandboxControl:
-    """The sandbox reset to small scale, seed 42, no faults, empty request log."""
-    control = SandboxControl(sandbox_server.url)
-    control.reset(scale="small", seed=42)
-    return control
+    return reset_sandbox(sandbox_server)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 
 from channelsync.sandbox.framework import Emulator
 
@@ -16,9 +17,16 @@ EMULATORS: dict[str, str] = {
 }
 
 
-def load_emulator_classes() -> dict[str, type[Emulator]]:
+def load_emulator_classes(systems: Iterable[str] | None = None) -> dict[str, type[Emulator]]:
+    """The emulator classes by prefix; ``systems`` limits them (tests of one emulator serve only it)."""
+    wanted = set(systems) if systems is not None else set(EMULATORS)
+    unknown = wanted - set(EMULATORS)
+    if unknown:
+        raise ValueError(f"no emulator for {', '.join(sorted(unknown))}; known: {', '.join(EMULATORS)}")
     classes: dict[str, type[Emulator]] = {}
     for prefix, target in EMULATORS.items():
+        if prefix not in wanted:
+            continue
         module_name, _, class_name = target.partition(":")
         classes[prefix] = getattr(importlib.import_module(module_name), class_name)
     return classes

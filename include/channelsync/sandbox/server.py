@@ -31,12 +31,12 @@ CONTROL_PREFIX = "_sandbox"
 class SandboxApp:
     """Routing, faults and logging around the emulators; independent of the socket layer."""
 
-    def __init__(self, *, scale: str = "small", seed: int = 42) -> None:
+    def __init__(self, *, scale: str = "small", seed: int = 42, systems: list[str] | None = None) -> None:
         self.scale = scale
         self.seed = seed
         self.log = RequestLog()
         self.context = SandboxContext(world=World(scale, seed))
-        self._classes = load_emulator_classes()
+        self._classes = load_emulator_classes(systems)
         self.emulators: dict[str, Emulator] = {}
         self._build()
 
@@ -152,8 +152,11 @@ class _Server(ThreadingHTTPServer):
 class SandboxServer:
     """Start with ``start()`` (a background thread, for tests) or ``serve_forever()`` (the CLI)."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 8700, scale: str = "small", seed: int = 42) -> None:
-        self.app = SandboxApp(scale=scale, seed=seed)
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 8700, scale: str = "small", seed: int = 42,
+        systems: list[str] | None = None,
+    ) -> None:
+        self.app = SandboxApp(scale=scale, seed=seed, systems=systems)
         self._server = _Server((host, port), self.app)
         self.host, self.port = str(self._server.server_address[0]), int(self._server.server_address[1])
         self.app.context.base_url = self.url

@@ -9,24 +9,18 @@ import pytest
 from channelsync.clients.autotask import AutotaskClient
 from channelsync.clients.autotask import client as client_module
 from channelsync.clients.http import RetryPolicy
-from channelsync.sandbox import demo_credentials, registry
+from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
+
+from tests.sandbox_servers import running_sandbox
 
 CREDS = demo_credentials.AUTOTASK
 
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
-    """Only the Autotask emulator: independent of the other emulators' state, and cheap resets."""
-    saved = registry.EMULATORS
-    registry.EMULATORS = {"autotask": saved.get("autotask", "channelsync.sandbox.autotask:AutotaskEmulator")}
-    try:
-        server = SandboxServer(host="127.0.0.1", port=0, scale="small", seed=42).start()
-    finally:
-        registry.EMULATORS = saved
-    yield server
-    server.stop()
+    yield from running_sandbox(["autotask"])
 
 
 @pytest.fixture()

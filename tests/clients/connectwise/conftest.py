@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from channelsync.clients.connectwise import ConnectWiseClient
 from channelsync.clients.http import RetryPolicy
-from channelsync.sandbox import demo_credentials, registry
+from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
+
+from tests.sandbox_servers import reset_sandbox, running_sandbox
 
 CREDS = demo_credentials.CONNECTWISE
 FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_cap=0.05, connect_timeout=2, read_timeout=5)
@@ -22,21 +24,12 @@ FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_cap=0.05, connect_
 
 @pytest.fixture(scope="session")
 def cw_server() -> Iterator[SandboxServer]:
-    saved = registry.EMULATORS
-    registry.EMULATORS = {"connectwise": saved["connectwise"]}
-    try:
-        server = SandboxServer(host="127.0.0.1", port=0, scale="small", seed=42).start()
-    finally:
-        registry.EMULATORS = saved
-    yield server
-    server.stop()
+    yield from running_sandbox(["connectwise"])
 
 
 @pytest.fixture()
 def sandbox(cw_server: SandboxServer) -> SandboxControl:
-    control = SandboxControl(cw_server.url)
-    control.reset(scale="small", seed=42)
-    return control
+    return reset_sandbox(cw_server)
 
 
 @pytest.fixture()

@@ -9,29 +9,18 @@ from typing import Any
 
 import pytest
 import requests
-from channelsync.sandbox import demo_credentials, registry
+from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
+
+from tests.sandbox_servers import running_sandbox
 
 CREDS = demo_credentials.AUTOTASK
 
 
-def autotask_only_server() -> SandboxServer:
-    """A sandbox serving only the Autotask emulator: these tests do not depend on the state of the
-    other emulators (built in parallel), and a reset rebuilds one emulator only."""
-    saved = registry.EMULATORS
-    registry.EMULATORS = {"autotask": saved.get("autotask", "channelsync.sandbox.autotask:AutotaskEmulator")}
-    try:
-        return SandboxServer(host="127.0.0.1", port=0, scale="small", seed=42).start()
-    finally:
-        registry.EMULATORS = saved
-
-
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
-    server = autotask_only_server()
-    yield server
-    server.stop()
+    yield from running_sandbox(["autotask"])
 
 
 def auth_headers(**overrides: str) -> dict[str, str]:

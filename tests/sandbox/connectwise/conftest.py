@@ -11,32 +11,24 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from channelsync.sandbox import demo_credentials, registry
+from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
 
+from tests.sandbox_servers import reset_sandbox, running_sandbox
+
 CREDS = demo_credentials.CONNECTWISE
 AUTH = (f"{CREDS['company']}+{CREDS['public_key']}", CREDS["private_key"])
-CONNECTWISE_ONLY = {"connectwise": registry.EMULATORS["connectwise"]}
 
 
 @pytest.fixture(scope="session")
 def cw_server() -> Iterator[SandboxServer]:
-    saved = registry.EMULATORS
-    registry.EMULATORS = CONNECTWISE_ONLY
-    try:
-        server = SandboxServer(host="127.0.0.1", port=0, scale="small", seed=42).start()
-    finally:
-        registry.EMULATORS = saved
-    yield server
-    server.stop()
+    yield from running_sandbox(["connectwise"])
 
 
 @pytest.fixture()
 def sandbox(cw_server: SandboxServer) -> SandboxControl:
-    control = SandboxControl(cw_server.url)
-    control.reset(scale="small", seed=42)
-    return control
+    return reset_sandbox(cw_server)
 
 
 @pytest.fixture()
