@@ -18,7 +18,6 @@ import csv
 import io
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -26,6 +25,7 @@ from typing import Any
 
 import requests
 
+from channelsync.clients.bearer import BearerAuth
 from channelsync.clients.http import HttpTransport, PageLoopGuard, RetryPolicy, parse_retry_after
 from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define, redact
 
@@ -40,7 +40,6 @@ CRAYON_SERVER_ERROR = define("CRAYON_SERVER_ERROR", SYSTEM, "Crayon answered wit
 CRAYON_CLIENT_ERROR = define("CRAYON_CLIENT_ERROR", SYSTEM, "Crayon refused the request (4xx)")
 CRAYON_UNREACHABLE = define("CRAYON_UNREACHABLE", SYSTEM, "Crayon could not be reached or did not answer in time")
 
-TOKEN_MARGIN_S = 60
 
 
 def camel(data: Any) -> Any:
@@ -75,10 +74,7 @@ class CrayonClient:
         self._username = username
         self._password = password
         self.page_size = page_size
-        self._clock = clock
-        self._token: str | None = None
-        self._token_expires = 0.0
-        self._token_lock = threading.Lock()
+        self.auth = BearerAuth(system=SYSTEM, fetch=self._fetch_token, auth_code=CRAYON_AUTH_FAILED, clock=clock)
         self.transport = HttpTransport(
             system=SYSTEM, session=session, policy=policy, error_mapper=self._map_error,
             secrets=(client_secret, password), code_prefix="CRAYON", sleep=sleep,
@@ -88,7 +84,7 @@ class CrayonClient:
         return f"CrayonClient(base_url={self.base_url!r})"
 
     # -- auth ----------------------------------------------------------------------------------
-    def _fetch_token(self) -> str:
+    def _fetch_token(self) -> tuple[str, float]:
         form = {"grant_type": "password", "username": self._username, "password": self._password,
                 "scope": "CustomerApi"}
         try:
@@ -108,31 +104,11 @@ class CrayonClient:
         if not token:
             raise FatalApiError(f"Crayon returned no access token ({body.get('error')})", code=CRAYON_AUTH_FAILED,
                                 system=SYSTEM, status=response.status_code)
-        self._token = str(token)
-        self._token_expires = self._clock() + float(body.get("expiresIn") or 3600) - TOKEN_MARGIN_S
-        log.debug("crayon: new access token, valid %ss", body.get("expiresIn"))
-        return self._token
-
-    def _bearer(self, *, refresh: bool = False) -> str:
-        with self._token_lock:
-            if refresh or self._token is None or self._clock() >= self._token_expires:
-                return self._fetch_token()
-            return self._token
+        return str(token), float(body.get("expiresIn") or 3600)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}/{path.lstrip('/')}"
-        for attempt in (1, 2):
-            headers = {"Accept": "application/json", "Authorization": f"Bearer {self._bearer(refresh=attempt == 2)}"}
-            try:
-                return self.transport.request(method, url, headers=headers, **kwargs)
-            except FatalApiError as exc:
-                if exc.status != 401:
-                    raise
-                if attempt == 2:
-                    raise FatalApiError("Crayon refused a fresh access token (401)", code=CRAYON_AUTH_FAILED,
-                                        system=SYSTEM, status=401, method=method, url=url) from None
-                log.info("crayon: 401 on %s %s, refreshing the token once", method, path)
-        raise AssertionError("unreachable")
+        return self.auth.call(self.transport, method, url, **kwargs)
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return camel(self._call("GET", path, params=params).json(parse_float=Decimal))

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -22,6 +21,7 @@ from typing import Any
 
 import requests
 
+from channelsync.clients.bearer import BearerAuth
 from channelsync.clients.http import HttpTransport, PageLoopGuard, RetryPolicy, parse_retry_after
 from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define, redact
 
@@ -38,7 +38,6 @@ PAX8_UNREACHABLE = define("PAX8_UNREACHABLE", SYSTEM, "Pax8 could not be reached
 
 DEFAULT_AUDIENCE = "https://api.pax8.com"
 MAX_PAGE_SIZE = 200
-TOKEN_MARGIN_S = 60
 
 
 class Pax8Client:
@@ -64,10 +63,7 @@ class Pax8Client:
         self._client_id = client_id
         self._client_secret = client_secret
         self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-        self._clock = clock
-        self._token: str | None = None
-        self._token_expires = 0.0
-        self._token_lock = threading.Lock()
+        self.auth = BearerAuth(system=SYSTEM, fetch=self._fetch_token, auth_code=PAX8_AUTH_FAILED, clock=clock)
         self.transport = HttpTransport(
             system=SYSTEM, session=session, policy=policy, error_mapper=self._map_error,
             secrets=(client_secret,), code_prefix="PAX8", sleep=sleep,
@@ -77,7 +73,7 @@ class Pax8Client:
         return f"Pax8Client(base_url={self.base_url!r}, audience={self.audience!r})"
 
     # -- auth ----------------------------------------------------------------------------------
-    def _fetch_token(self) -> str:
+    def _fetch_token(self) -> tuple[str, float]:
         body = {"client_id": self._client_id, "client_secret": self._client_secret, "audience": self.audience,
                 "grant_type": "client_credentials"}
         try:
@@ -92,31 +88,11 @@ class Pax8Client:
         token = data.get("access_token")
         if not token:
             raise FatalApiError("Pax8 returned no access token", code=PAX8_AUTH_FAILED, system=SYSTEM)
-        self._token = str(token)
-        self._token_expires = self._clock() + float(data.get("expires_in") or 86400) - TOKEN_MARGIN_S
-        log.debug("pax8: new access token, valid %ss", data.get("expires_in"))
-        return self._token
-
-    def _bearer(self, *, refresh: bool = False) -> str:
-        with self._token_lock:
-            if refresh or self._token is None or self._clock() >= self._token_expires:
-                return self._fetch_token()
-            return self._token
+        return str(token), float(data.get("expires_in") or 86400)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}/{path.lstrip('/')}"
-        for attempt in (1, 2):
-            headers = {"Accept": "application/json", "Authorization": f"Bearer {self._bearer(refresh=attempt == 2)}"}
-            try:
-                return self.transport.request(method, url, headers=headers, **kwargs)
-            except FatalApiError as exc:
-                if exc.code != PAX8_AUTH_FAILED or exc.status != 401:
-                    raise
-                if attempt == 2:
-                    raise FatalApiError("Pax8 refused a fresh access token (401)", code=PAX8_AUTH_FAILED,
-                                        system=SYSTEM, status=401, method=method, url=url) from None
-                log.info("pax8: 401 on %s %s, refreshing the token once", method, path)
-        raise AssertionError("unreachable")
+        return self.auth.call(self.transport, method, url, **kwargs)
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self._call("GET", path, params=params).json(parse_float=Decimal)
