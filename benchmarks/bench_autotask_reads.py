@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 import requests
+
 from channelsync.clients.autotask import AutotaskClient
 from channelsync.clients.http import RetryPolicy
 from channelsync.sandbox import demo_credentials, registry

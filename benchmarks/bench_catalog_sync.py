@@ -375,6 +375,23 @@ def print_breakdown(load_entries: list[dict[str, Any]], load_s: float, concurren
     print(line("adapter outside HTTP (execute - HTTP)", execute_s - http_s))
     print(line("ledger mark_applied (SQLite transaction)", ledger_s))
     print(line("rest (loader, idle workers, tail)", worker_s - execute_s - ledger_s))
+    # The sandbox's handling per endpoint (server-side duration minus the injected latency): a handler
+    # whose cost grows with the table shows up here, and its share of the load is the first half's vs
+    # the second half's (a flat handler keeps the same mean in both).
+    endpoints: dict[str, list[float]] = defaultdict(list)
+    for entry in load_entries:
+        endpoints[f"{entry['method']} {_shape(entry['path'])}"].append(entry["duration_ms"] - latency_ms)
+    print("   sandbox handling per endpoint (ms per call beyond the latency: mean, first half, second half):")
+    for name, values in sorted(endpoints.items(), key=lambda kv: -sum(kv[1]))[:4]:
+        half = max(1, len(values) // 2)
+        print(f"     {name:<58} {len(values):6d} calls  {sum(values) / len(values):6.2f}  "
+              f"{sum(values[:half]) / half:6.2f}  {sum(values[half:]) / max(1, len(values) - half):6.2f}")
+
+
+def _shape(path: str) -> str:
+    """``/ATServicesRest/V1.0/Products/123/Vendors`` → ``.../Products/{id}/Vendors``."""
+    parts = ["{id}" if part.isdigit() else part for part in path.split("/")]
+    return "/".join(parts[-3:]) if len(parts) > 3 else "/".join(parts)
 
 
 def quiet_great_expectations() -> None:

@@ -27,6 +27,7 @@ import threading
 import time
 
 import requests
+
 from channelsync.clients.connectwise import ConnectWiseClient
 from channelsync.sandbox import demo_credentials, registry
 from channelsync.sandbox import server as sandbox_server

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from channelsync.canonical import CATALOG_ITEM, PSA_PRODUCT, XREF, conform
 
 CATEGORIES = [f"C{number:02d}" for number in range(40)]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from channelsync.config import load_config
 from channelsync.dagfactory import build_dags
 from channelsync.errors import ConfigError
-
 from tests.dags.conftest import DEMO_CONFIG
 
 

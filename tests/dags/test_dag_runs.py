@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
-
 from tests.e2e.conftest import writes
 
 pytestmark = pytest.mark.airflow

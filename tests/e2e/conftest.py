@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from channelsync.config import load_config
 from channelsync.connections import SettingsClientFactory, connections_from_settings
 from channelsync.runs.context import RunContext
@@ -15,7 +16,6 @@ from channelsync.sandbox.control_client import WRITE_METHODS, SandboxControl
 from channelsync.sandbox.server import SandboxServer
 from channelsync.state.db import upgrade
 from channelsync.templates.registry import TEMPLATES
-
 from tests.state.conftest import POSTGRES_URL, postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]

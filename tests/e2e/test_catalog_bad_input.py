@@ -4,11 +4,11 @@ the run ends Warning, and nothing is half-written."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
+
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.state.db import session_scope
 from channelsync.state.models import SyncItem
-from sqlalchemy import select
-
 from tests.e2e.conftest import RunTemplate
 from tests.e2e.psa_probe import PSA_TABLES, products
 

@@ -4,8 +4,8 @@ cross-reference on the PostgreSQL dialect."""
 from __future__ import annotations
 
 import pytest
-from channelsync.sandbox.control_client import SandboxControl
 
+from channelsync.sandbox.control_client import SandboxControl
 from tests.e2e.conftest import RunTemplate, last_seq, writes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.state_backend("postgresql")]

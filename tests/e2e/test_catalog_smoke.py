@@ -4,8 +4,8 @@ test_catalog_sync.py)."""
 from __future__ import annotations
 
 import pytest
-from channelsync.sandbox.control_client import SandboxControl
 
+from channelsync.sandbox.control_client import SandboxControl
 from tests.e2e.conftest import RunTemplate, last_seq, writes
 from tests.e2e.psa_probe import PSA_TABLES
 

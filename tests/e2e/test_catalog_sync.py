@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from channelsync.sandbox.control_client import SandboxControl
 
+from channelsync.sandbox.control_client import SandboxControl
 from tests.e2e.conftest import RunTemplate, last_seq, writes
 from tests.e2e.psa_probe import PSA_TABLES, edit_price, lift_hourly_threshold, price_of, products_per_vendor_sku
 
@@ -100,9 +100,10 @@ def first_options(integration: str) -> dict[str, str]:
 
 
 def _synced_ids(sandbox: SandboxControl, integration: str) -> list[str]:
+    from sqlalchemy import select
+
     from channelsync.state.db import session_scope
     from channelsync.state.models import CrossReference
-    from sqlalchemy import select
 
     with session_scope() as session:
         return list(session.scalars(select(CrossReference.psa_id).where(CrossReference.integration == integration)
@@ -110,9 +111,10 @@ def _synced_ids(sandbox: SandboxControl, integration: str) -> list[str]:
 
 
 def _sku_of(sandbox: SandboxControl, integration: str, product_id: str) -> str:
+    from sqlalchemy import select
+
     from channelsync.state.db import session_scope
     from channelsync.state.models import CrossReference
-    from sqlalchemy import select
 
     with session_scope() as session:
         key = session.scalar(select(CrossReference.source_key).where(

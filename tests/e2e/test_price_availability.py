@@ -7,9 +7,9 @@ import math
 from typing import Any
 
 import pytest
+
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.state import repository
-
 from tests.e2e.conftest import RunTemplate, last_seq, writes
 from tests.e2e.psa_probe import PSA_TABLES
 
@@ -191,9 +191,10 @@ def _put_on_open_po(sandbox: SandboxControl, integration: str, psa_id: str) -> N
 
 
 def _items(state_store: str, run_id: int, *, outcome: str) -> list[tuple[str, str | None]]:
+    from sqlalchemy import select
+
     from channelsync.state.db import session_scope
     from channelsync.state.models import SyncItem
-    from sqlalchemy import select
 
     with session_scope(state_store) as session:
         rows = session.execute(select(SyncItem.source_key, SyncItem.error_code).where(

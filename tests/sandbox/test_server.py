@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import pytest
 import requests
+
 from channelsync.sandbox import registry
 from channelsync.sandbox.framework import Emulator, SandboxRequest, SandboxResponse, json_response
 from channelsync.sandbox.server import SandboxServer

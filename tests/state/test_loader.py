@@ -10,6 +10,7 @@ import threading
 from collections import Counter
 
 import pytest
+
 from channelsync.errors import FatalApiError, OutcomeUnknownError, QuotaExhausted, RetriableApiError
 from channelsync.runs.loader import CIRCUIT_BREAKER, Operation, apply_operations
 from channelsync.state import db, repository

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from channelsync.state import db
-from channelsync.state.models import Base, BillingLedger, CrossReference, OperationLedger, OrderLedger, SyncRun
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
+
+from channelsync.state import db
+from channelsync.state.models import Base, BillingLedger, CrossReference, OperationLedger, OrderLedger, SyncRun
 
 
 def _schema(url: str) -> dict[str, list[str]]:

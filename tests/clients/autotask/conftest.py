@@ -6,13 +6,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 from channelsync.clients.autotask import AutotaskClient
 from channelsync.clients.autotask import client as client_module
 from channelsync.clients.http import RetryPolicy
 from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
-
 from tests.sandbox_servers import running_sandbox
 
 CREDS = demo_credentials.AUTOTASK

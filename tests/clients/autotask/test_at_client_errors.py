@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from channelsync.clients.autotask import AutotaskClient, Filter
 from channelsync.errors import FatalApiError, OutcomeUnknownError, RetriableApiError
 from channelsync.sandbox import demo_credentials

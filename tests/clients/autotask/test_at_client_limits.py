@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from channelsync.clients.autotask import AutotaskClient, BudgetExhausted
 from channelsync.clients.http import ConcurrencyCap
 from channelsync.sandbox import demo_credentials

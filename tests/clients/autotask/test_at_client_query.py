@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from channelsync.clients.autotask import AutotaskClient, Filter, build_query, chunked_in
 from channelsync.sandbox.control_client import SandboxControl
 

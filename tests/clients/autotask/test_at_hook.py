@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from channelsync.hooks.autotask import AutotaskHook, build_autotask_client
 from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.server import SandboxServer

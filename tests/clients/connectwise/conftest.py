@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 from channelsync.clients.connectwise import ConnectWiseClient
 from channelsync.clients.http import RetryPolicy
 from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
-
 from tests.sandbox_servers import reset_sandbox, running_sandbox
 
 CREDS = demo_credentials.CONNECTWISE

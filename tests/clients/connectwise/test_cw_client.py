@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from channelsync.clients.connectwise import ConnectWiseApiError, ConnectWiseClient, batch_for_in
 from channelsync.clients.connectwise import conditions as c
 from channelsync.sandbox.connectwise.conditions import Comparison, parse

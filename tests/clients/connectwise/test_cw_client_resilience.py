@@ -8,6 +8,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
+
 from channelsync.clients.connectwise import ConnectWiseApiError, ConnectWiseClient
 from channelsync.errors import OutcomeUnknownError, RetriableApiError
 from channelsync.hooks.connectwise import ConnectWiseHook, client_from_fields

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
 from channelsync.clients.crayon import CRAYON_AUTH_FAILED, CRAYON_NOT_FOUND, CrayonClient
 from channelsync.clients.http import RetryPolicy
 from channelsync.errors import FatalApiError, OutcomeUnknownError, RetriableApiError

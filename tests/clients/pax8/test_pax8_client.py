@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
 from channelsync.clients.http import RetryPolicy
 from channelsync.clients.pax8 import (
     PAX8_AUTH_FAILED,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from channelsync.clients.http import RetryPolicy
 from channelsync.clients.tdsynnex import InMemoryTokenStore, TdSynnexIonClient, TdSynnexXmlClient
 from channelsync.clients.tdsynnex.flatfile import TdSynnexFlatFileClient

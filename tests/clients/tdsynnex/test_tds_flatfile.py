@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from channelsync.clients.tdsynnex.flatfile import TdSynnexFlatFileClient
 from channelsync.errors import FatalApiError
 from channelsync.sandbox.control_client import SandboxControl

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from channelsync.clients.tdsynnex import FileTokenStore, InMemoryTokenStore, TdSynnexIonClient
 from channelsync.errors import FatalApiError
 from channelsync.sandbox import demo_credentials

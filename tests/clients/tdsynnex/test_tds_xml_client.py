@@ -6,6 +6,7 @@ import logging
 from decimal import Decimal
 
 import pytest
+
 from channelsync.clients.tdsynnex import TdSynnexXmlClient
 from channelsync.clients.tdsynnex.xmlmodels import PoLine, PurchaseOrder, ShipTo
 from channelsync.errors import FatalApiError, OutcomeUnknownError

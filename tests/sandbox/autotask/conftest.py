@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import requests
+
 from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
-
 from tests.sandbox_servers import running_sandbox
 
 CREDS = demo_credentials.AUTOTASK

@@ -14,9 +14,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+
 from channelsync.sandbox.autotask.metadata import CHILDREN, ROOT_OPS
 from channelsync.sandbox.autotask.models import MODELS
-
 from tests.specs import SPECS
 
 SPEC = SPECS / "autotask-rest-v1.swagger.json"

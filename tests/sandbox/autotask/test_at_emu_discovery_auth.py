@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+
 from channelsync.sandbox.demo_credentials import AUTOTASK as CREDS
 
 

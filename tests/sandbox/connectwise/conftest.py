@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+
 from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
-
 from tests.sandbox_servers import reset_sandbox, running_sandbox
 
 CREDS = demo_credentials.CONNECTWISE

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from channelsync.sandbox.control_client import SandboxControl
 
 REQUIRED: dict[str, tuple[str, ...]] = {

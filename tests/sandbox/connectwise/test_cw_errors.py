@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import requests
+
 from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import requests
+
 from channelsync.sandbox.control_client import SandboxControl
 
 CATALOG = "/procurement/catalog"

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+
 from channelsync.sandbox.billing import BillingBook, Change, Invoice, month_end, usage_amount
 from channelsync.sandbox.world import World
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import requests
-from channelsync.sandbox.demo_credentials import PAX8
-from channelsync.sandbox.server import SandboxServer
 from openapi_schema_validator import OAS30ReadValidator
 
+from channelsync.sandbox.demo_credentials import PAX8
+from channelsync.sandbox.server import SandboxServer
 from tests.specs import SPECS
 
 

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import requests
+
 from channelsync.sandbox.control_client import SandboxControl
 
 

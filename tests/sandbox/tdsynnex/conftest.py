@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from openapi_schema_validator import OAS30Validator
+
 from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
-from openapi_schema_validator import OAS30Validator
-
 from tests.specs import SPECS
 
 SPEC = SPECS / "tdsynnex-streamone-ion-v3.openapi.yaml"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+
 from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer

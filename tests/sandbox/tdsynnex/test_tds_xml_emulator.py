@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 import requests
+
 from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer

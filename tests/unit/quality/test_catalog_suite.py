@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+
 from channelsync.canonical import CATALOG_ITEM, conform, empty
 from channelsync.quality.catalog import CatalogSuiteOptions, catalog_suite
 from channelsync.quality.suite import SuiteFailed, validate

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+
 from channelsync.canonical import CATALOG_ITEM, PSA_PRODUCT, XREF, conform, empty
 from channelsync.reconcile.catalog import CatalogOptions
 from channelsync.reconcile.desired import desired_products

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from channelsync.canonical import PLAN
 from channelsync.reconcile.catalog import CatalogOptions, build_catalog_plan
 from channelsync.reconcile.fingerprint import fingerprint_record

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+
 from channelsync.canonical import PRODUCT_FIELDS
 from channelsync.reconcile.fingerprint import fingerprint_frame, fingerprint_record
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+
 from channelsync.canonical import XREF, conform
 from channelsync.reconcile.catalog import CatalogOptions, build_catalog_plan
 from channelsync.reconcile.fingerprint import fingerprint_frame

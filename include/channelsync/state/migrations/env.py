@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from channelsync.state.models import Base
 from sqlalchemy import create_engine
+
+from channelsync.state.models import Base
 
 url = context.config.get_main_option("sqlalchemy.url") or ""
 connectable = create_engine(url)
