@@ -35,11 +35,16 @@ def _calls_since(run: RunContext, before: dict[str, int]) -> dict[str, int]:
 
 
 def stage_extract(run: RunContext, steps: TemplateSteps) -> dict[str, Any]:
+    from channelsync.state.config_audit import record_config
+
     before = run.api_calls()
     run.run_id = repository.start_run(
         run.state_url, integration=run.integration.name, template=run.template, run_key=run.run_key,
         preview=run.preview,
     )
+    if record_config(run.state_url, run.integration):
+        log.info("integration %s: configuration changed since the last run (recorded in config_audit)",
+                 run.integration.name)
     frame = steps.extract(run)
     path = run.staging / "extract.parquet"
     frame.to_parquet(path, index=False)
