@@ -20,6 +20,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
@@ -155,27 +156,32 @@ class ConnectWiseRestClient:
             yield from self._iter_pages(path, {**params, "orderBy": order_by})
 
     def _iter_forward(self, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+        """Forward-only paging. The next page is requested as soon as its URL is known (the ``Link``
+        header), so its network wait overlaps decoding and consuming the current page."""
         guard = PageLoopGuard(SYSTEM)
         url = self.url(path) + "?" + urlencode({"pageSize": self.page_size, **params})
         headers = {"pagination-type": "forward-only"}
-        while True:
-            response = self._send("GET", url, headers=headers)
-            page = self._json(response)
-            yield from page
-            if len(page) < self.page_size:
-                return  # a short page is the last one: no extra call
-            link = response.headers.get("Link")
-            if link is None:
-                # ASSUMPTION: an endpoint without forward-only support answers without Link; keep
-                # going by id, which is what pageId means (id > pageId).
-                url = self.url(path) + "?" + urlencode({"pageSize": self.page_size, **params,
-                                                        "pageId": page[-1]["id"]})
-            else:
-                found = _NEXT.search(link)
-                if not found:
-                    return
-                url = found.group(1)
-            guard.check(url)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cw-prefetch") as prefetch:
+            pending: Future[requests.Response] | None = prefetch.submit(self._send, "GET", url, headers=headers)
+            while pending is not None:
+                response = pending.result()
+                pending = None
+                link = response.headers.get("Link")
+                found = _NEXT.search(link) if link else None
+                if found:
+                    guard.check(found.group(1))
+                    pending = prefetch.submit(self._send, "GET", found.group(1), headers=headers)
+                page = self._json(response)
+                yield from page
+                if len(page) < self.page_size:
+                    return  # a short page is the last one (a prefetched page, if any, is ignored)
+                if link is None:
+                    # ASSUMPTION: an endpoint without forward-only support answers without Link; keep
+                    # going by id, which is what pageId means (id > pageId).
+                    next_url = self.url(path) + "?" + urlencode({"pageSize": self.page_size, **params,
+                                                                 "pageId": page[-1]["id"]})
+                    guard.check(next_url)
+                    pending = prefetch.submit(self._send, "GET", next_url, headers=headers)
 
     def _iter_pages(self, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         guard = PageLoopGuard(SYSTEM)
