@@ -26,14 +26,15 @@ def test_first_sync_creates_then_second_sync_writes_nothing(
     assert second["plan"]["unchanged"] == first["plan"]["create"] + first["plan"]["update"]
 
 
-def test_product_limit_refuses_the_plan_with_a_clear_message(sandbox: SandboxControl, run_template: RunTemplate) -> None:
+def test_product_limit_refuses_the_plan_with_a_clear_message(
+    sandbox: SandboxControl, run_template: RunTemplate
+) -> None:
     """ConnectWise's catalog limit (20,000; lowered here): the run stops before any write and says how many
     products are over and which categories to narrow."""
     result = run_template("catalog_sync", "demo-connectwise", max_products=100)
     assert result["status"] == "failure"
     message = str(result["error"])
     assert "100" in message and ("Notebooks" in message or "Monitors" in message), message
-    print(message)
     assert writes(sandbox, "connectwise") == []
 
 

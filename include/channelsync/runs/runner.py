@@ -130,8 +130,9 @@ def record_stage_failure(run: RunContext, stage: str, error: BaseException) -> N
         run.run_id = repository.start_run(run.state_url, integration=run.integration.name, template=run.template,
                                           run_key=run.run_key, preview=run.preview)
     code = getattr(error, "code", None) or type(error).__name__
-    repository.record_error(run.state_url, run.run_id, error_code=code, error_message=f"{stage}: {error}")
-    log.error("stage %s failed: [%s] %s", stage, code, error)
+    message = getattr(error, "message", None) or str(error)
+    repository.record_error(run.state_url, run.run_id, error_code=code, error_message=f"{stage}: {message}")
+    log.error("stage %s failed: [%s] %s", stage, code, message)
 
 
 def stage_report(run: RunContext, results: dict[str, dict[str, Any] | None], *, failed: bool,
