@@ -278,7 +278,9 @@ def bench_psa(server: Any, control: Any, system: str, args: argparse.Namespace, 
     options = {**base, "category_map": categories}
     if args.concurrency:
         options["load"] = {**(base.get("load") or {}), "concurrency": args.concurrency}
-    concurrency = int(options.get("load", {}).get("concurrency", 3)) if isinstance(options.get("load"), dict) else 3
+    from channelsync.templates.catalog_sync.options import CatalogSyncOptions
+
+    concurrency = CatalogSyncOptions.model_validate(options).load.concurrency
     latency_s = args.latency_ms / 1000
     print(f"selection: {len(categories)} categories ({', '.join(categories)}), {selected_items} TD SYNNEX items; "
           f"load concurrency {concurrency}; {args.latency_ms:g} ms on every {system} request", flush=True)
@@ -291,6 +293,9 @@ def bench_psa(server: Any, control: Any, system: str, args: argparse.Namespace, 
     s = first.summary
     print(f"1. initial sync: status {s['status']}, plan {s.get('plan')}, counts {s['counts']}"
           + (f", ERROR {s['error']}" if "error" in s else ""))
+    if "load" not in first.stage_s:
+        print("   the run stopped before the load: no figures")
+        return
     run_entries = psa_entries(control, system, first.seq["extract"][0], first.seq["report"][1])
     load_entries = psa_entries(control, system, *first.seq["load"])
     writes, reads = split_calls(run_entries)
@@ -411,7 +416,12 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=0, help="load workers (default: the option's 3)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--switch-interval-ms", type=float, default=0.0,
+                        help="diagnostic: the GIL switch interval (Python's default 5 ms); client, sandbox and "
+                             "SQLite share one interpreter here, so a thread woken by a reply waits for it")
     args = parser.parse_args()
+    if args.switch_interval_ms > 0:
+        sys.setswitchinterval(args.switch_interval_ms / 1000)
 
     state_dir = Path(tempfile.mkdtemp(prefix="bench-catalog-sync-"))
     os.environ["CHANNELSYNC_HOME"] = str(state_dir / "home")
@@ -426,7 +436,8 @@ def main() -> None:
     from channelsync.sandbox.server import SandboxServer
 
     print(machine_facts())
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}; GIL switch interval "
+          f"{sys.getswitchinterval() * 1000:g} ms")
     install_probes()
     started = time.perf_counter()
     server = SandboxServer(host="127.0.0.1", port=0, scale="medium", seed=args.seed).start()

@@ -103,6 +103,8 @@ def main() -> None:
               f"load: {args.processes} processes × {args.threads} threads, {args.seconds:.0f} s per system")
         # Pax8's own rate limit (1,000 calls a minute) would measure the limiter, not the server.
         requests.post(f"{base}/_sandbox/pax8/limits", json={"limit": 0}, timeout=5)
+        # Likewise Autotask's 3 concurrent requests per entity: 8 load threads would be refused by design.
+        requests.post(f"{base}/_sandbox/autotask/limits", json={"thread_limit": 100}, timeout=5)
         for system, (url, headers, auth) in _requests_for(base).items():
             assert requests.get(url, headers=headers, auth=auth, timeout=5).status_code == 200, system
             queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]

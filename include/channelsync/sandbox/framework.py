@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs
 
+import msgspec
+
 if TYPE_CHECKING:
     from channelsync.sandbox.context import SandboxContext
     from channelsync.sandbox.store import RecordStore
@@ -73,7 +75,9 @@ class SandboxResponse:
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> SandboxResponse:
-    body = json.dumps(payload, default=str, separators=(",", ":")).encode("utf-8")
+    # msgspec encodes a 1,000-record page several times faster than json.dumps: the emulator's own
+    # time must not be what a paging benchmark measures. Unknown types are written as str().
+    body = _encoder.encode(payload)
     return SandboxResponse(status, body, {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
 
 
@@ -82,6 +86,8 @@ def text_response(
 ) -> SandboxResponse:
     return SandboxResponse(status, text.encode("utf-8"), {"Content-Type": content_type, **(headers or {})})
 
+
+_encoder = msgspec.json.Encoder(enc_hook=str, decimal_format="string")
 
 Handler = Callable[[SandboxRequest], SandboxResponse]
 
