@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_autotask_reads.py [--products 20000] [--latency-ms 50]``
 
-1. Starts a sandbox (Autotask only, medium scale) in-process and tops the products up to
+1. Starts the sandbox as its own process (medium scale) and tops the products up to
    ``--products`` through the control API (``POST /_sandbox/autotask/products/bulk``).
 2. Reads them all with ``AutotaskClient.iter_products()`` and prints the number of query calls
    (the sandbox request log is the judge: ⌈20000/500⌉ = 40 expected).
@@ -25,23 +25,14 @@ import time
 from typing import Any
 
 import requests
+from sandbox_process import sandbox_process
 
 from channelsync.clients.autotask import AutotaskClient
 from channelsync.clients.http import RetryPolicy
-from channelsync.sandbox import demo_credentials, registry
+from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.control_client import SandboxControl
-from channelsync.sandbox.server import SandboxServer
 
 CREDS = demo_credentials.AUTOTASK
-
-
-def start_sandbox(scale: str) -> SandboxServer:
-    saved = registry.EMULATORS
-    registry.EMULATORS = {"autotask": "channelsync.sandbox.autotask:AutotaskEmulator"}
-    try:
-        return SandboxServer(host="127.0.0.1", port=0, scale=scale).start()
-    finally:
-        registry.EMULATORS = saved
 
 
 CATALOG_FIELDS = ["id", "name", "manufacturerName", "manufacturerProductName", "sku", "vendorProductNumber",
@@ -49,10 +40,10 @@ CATALOG_FIELDS = ["id", "name", "manufacturerName", "manufacturerProductName", "
 
 
 def read_all(
-    server: SandboxServer, control: SandboxControl, include_fields: list[str] | None = None
+    base: str, control: SandboxControl, include_fields: list[str] | None = None
 ) -> tuple[int, int, int, float]:
     client = AutotaskClient(
-        base_url=f"{server.url}/autotask", username=CREDS["username"], secret=CREDS["secret"],
+        base_url=f"{base}/autotask", username=CREDS["username"], secret=CREDS["secret"],
         integration_code=CREDS["integration_code"], policy=RetryPolicy(backoff_base=0.05),
         budget_check_every=1000,
     )
@@ -66,11 +57,11 @@ def read_all(
     return rows, queries, readings, elapsed
 
 
-def throughput(server: SandboxServer, *, processes: int, threads: int, seconds: float, ids: int) -> float:
+def throughput(base: str, *, processes: int, threads: int, seconds: float, ids: int) -> float:
     """Load from separate processes, so the load generator does not share the server's GIL."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(processes) as pool:
-        results = pool.starmap(_load, [(server.url, threads, seconds, ids)] * processes)
+        results = pool.starmap(_load, [(base, threads, seconds, ids)] * processes)
     ok = sum(r[0] for r in results)
     failed = sum(r[1] for r in results)
     if failed:
@@ -106,8 +97,8 @@ def _load(base_url: str, threads: int, seconds: float, ids: int) -> tuple[int, i
     return sum(counts), sum(failures), time.perf_counter() - started
 
 
-def product_count(server: SandboxServer) -> int:
-    tables: dict[str, Any] = requests.get(f"{server.url}/_sandbox/records/autotask", timeout=30).json()["tables"]
+def product_count(base: str) -> int:
+    tables: dict[str, Any] = requests.get(f"{base}/_sandbox/records/autotask", timeout=30).json()["tables"]
     return int(tables["Products"])
 
 
@@ -121,40 +112,37 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
 
-    server = start_sandbox(args.scale)
-    control = SandboxControl(server.url)
-    try:
+    with sandbox_process(scale=args.scale) as base:
+        control = SandboxControl(base)
         # Far above the default 10,000: the benchmark's own calls must not trigger the latency tiers.
         control.control("autotask", "limits", json={"hourly_threshold": 10_000_000})
-        existing = product_count(server)
+        existing = product_count(base)
         if existing < args.products:
             control.control("autotask", "products/bulk", json={"count": args.products - existing})
-        total = product_count(server)
+        total = product_count(base)
         expected = math.ceil(total / 500)
         print(f"products in the sandbox: {total} (scale {args.scale}); expected query calls: {expected}")
 
-        rows, queries, readings, elapsed = read_all(server, control)
+        rows, queries, readings, elapsed = read_all(base, control)
         print(f"no latency : {rows} rows, {queries} query calls, {readings} ThresholdInformation reading(s), "
               f"{elapsed:.2f} s")
 
         control.set_faults({"system": "autotask", "path": "Products/query", "kind": "latency",
                             "latency_ms": args.latency_ms})
-        rows, queries, readings, elapsed = read_all(server, control)
+        rows, queries, readings, elapsed = read_all(base, control)
         floor = queries * args.latency_ms / 1000
         print(f"{args.latency_ms:.0f} ms/call: {rows} rows, {queries} query calls, {elapsed:.2f} s wall vs "
               f"calls x latency = {floor:.2f} s -> ratio {elapsed / floor:.2f} (target <= 1.25)")
-        rows, queries, _, elapsed = read_all(server, control, CATALOG_FIELDS)
+        rows, queries, _, elapsed = read_all(base, control, CATALOG_FIELDS)
         print(f"{args.latency_ms:.0f} ms/call, IncludeFields ({len(CATALOG_FIELDS)} catalog fields): {rows} rows, "
               f"{queries} query calls, {elapsed:.2f} s -> ratio {elapsed / floor:.2f}")
         control.clear_faults()
 
         control.control("autotask", "limits", json={"thread_limit": 1000, "reset_counters": True})
-        rate = throughput(server, processes=args.processes, threads=args.threads, seconds=args.seconds,
+        rate = throughput(base, processes=args.processes, threads=args.threads, seconds=args.seconds,
                           ids=min(total, 5000))
         print(f"simple GET Products/{{id}}: {rate:,.0f} requests/s from {args.processes} processes x "
               f"{args.threads} threads (target >= 1,000/s)")
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":
