@@ -47,9 +47,13 @@ def _keys(
     """Idempotency keys of the write rows (null elsewhere); see the catalog module docstring."""
     creates = np.flatnonzero(op == OP["create"])
     changes = np.flatnonzero((op == OP["update"]) | (op == OP["deactivate"]))
-    target = pc.binary_join_element_wise(
-        text_scalar("replaces"), pa.array(replaces[creates], pa.large_string()), text_scalar("-")
-    )
+    replaced = replaces[creates]
+    # Re-creations are rare: skip converting 1M Python Nones when there are none.
+    if any(value is not None for value in replaced[pd.notna(replaced)][:1]):
+        replaced_ids = pa.array(replaced, pa.large_string())
+    else:
+        replaced_ids = pa.nulls(len(creates), pa.large_string())
+    target = pc.binary_join_element_wise(text_scalar("replaces"), replaced_ids, text_scalar("-"))
     created = pc.binary_join_element_wise(
         text_scalar(integration),
         text_scalar("create"),
