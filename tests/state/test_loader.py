@@ -107,3 +107,35 @@ def test_an_unreachable_psa_opens_the_circuit(ledger: tuple[Ledger, int]) -> Non
     assert sum(psa.sent.values()) == CIRCUIT_BREAKER
     assert summary.retriable_failures == 50  # the task fails and Airflow retries it later
     assert Counter(o.outcome for o in summary.outcomes) == Counter({"failed": CIRCUIT_BREAKER, "deferred": 40})
+
+
+def test_a_create_left_pending_by_a_crashed_attempt_is_looked_up_not_resent(ledger: tuple[Ledger, int]) -> None:
+    """The crash case: the PSA wrote the product, the process died before marking it applied."""
+    store, run_id = ledger
+    operations = _ops(3)
+    store.record_pending(run_id, [{"idempotency_key": op.key, "op": op.op, "source_key": op.source_key,
+                                   "psa_id": None} for op in operations])
+    psa = ScriptedPsa()
+    psa.applied["s1"] = "id-s1"  # written by the attempt that crashed
+    summary = apply_operations(operations, psa, store, run_id=run_id, concurrency=1)
+    assert psa.sent == Counter({"s0": 1, "s2": 1})
+    assert {o.source_key: (o.outcome, o.psa_id) for o in summary.outcomes}["s1"] == ("created", "id-s1")
+
+
+def test_an_update_whose_answer_was_lost_is_sent_again(ledger: tuple[Ledger, int]) -> None:
+    store, run_id = ledger
+    update = Operation(key="u0", op="update", source_key="s0", psa_id="id-s0", fields={"unit_price": 2.0})
+    psa = ScriptedPsa({"s0": "lost_before_write"})
+    calls = {"n": 0}
+    original = psa.execute
+
+    def lose_first_answer(operation: Operation) -> str:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return original(operation)  # raises OutcomeUnknownError (scripted)
+        psa.script = {}
+        return original(operation)
+
+    psa.execute = lose_first_answer  # type: ignore[method-assign]
+    summary = apply_operations([update], psa, store, run_id=run_id, concurrency=1)
+    assert [o.outcome for o in summary.outcomes] == ["updated"] and psa.sent["s0"] == 2

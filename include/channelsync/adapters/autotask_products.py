@@ -81,7 +81,7 @@ class AutotaskProducts:
 
     def resolve_unknown(self, operation: Operation) -> str | None:
         if operation.op != "create":
-            return operation.psa_id  # PATCH with absolute values is safe to resend; the id is known
+            return None  # the loader resends updates (absolute values); only creates are looked up
         mpn = str(operation.fields["mpn"]).lower()
         for product in self.client.find_products([operation.fields["mpn"]], include_fields=READ_FIELDS):
             if str(product.get("manufacturerProductName") or "").lower() == mpn and \

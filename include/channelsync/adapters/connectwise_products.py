@@ -75,7 +75,7 @@ class ConnectWiseProducts:
 
     def resolve_unknown(self, operation: Operation) -> str | None:
         if operation.op != "create":
-            return operation.psa_id  # a lost PATCH answer: the PATCH is idempotent and the id known
+            return None  # the loader resends updates (absolute values); only creates are looked up
         found = self.client.find_catalog_items([operation.fields["mpn"]], fields="id,identifier")
         return str(found[0]["id"]) if found else None
 

@@ -23,7 +23,7 @@ class PsaProductAdapter(Protocol):
         ...
 
     def resolve_unknown(self, operation: Operation) -> str | None:
-        """After a lost answer: the id of the product if the write is found in the PSA."""
+        """After a create's lost answer: the id of the product if it is found in the PSA, else None."""
         ...
 
 

@@ -5,8 +5,10 @@ Shared by every template: a template turns its plan into :class:`Operation` obje
 
 - an operation already marked *applied* in this run (an earlier attempt of the task, or a crash
   before the report) is not sent again; a later run re-plans from the PSA's state instead;
-- a write that may have reached the PSA without an answer (``OutcomeUnknownError``) is resolved by
-  looking the record up by its natural key, never by sending it again blindly;
+- a create that may have reached the PSA without an answer (``OutcomeUnknownError``), or that an
+  earlier attempt left *pending* (a crash between sending and marking), is resolved by looking the
+  record up by its natural key, never by sending it again blindly; an update or deactivation sets
+  absolute values, so it is simply sent again;
 - fatal errors fail that item only (the run goes on, status Warning); retriable errors that
   outlived the client's retries are counted so the load task fails and Airflow retries it;
 - a spent API budget (:class:`QuotaExhausted`) stops sending: the operations not yet sent are
@@ -64,7 +66,7 @@ class OperationExecutor(Protocol):
         ...
 
     def resolve_unknown(self, operation: Operation) -> str | None:
-        """After an unanswered write: the PSA id if the write is found applied, else None."""
+        """For a create whose answer was lost: the PSA id if the record is found, else None."""
         ...
 
 
@@ -76,7 +78,10 @@ def apply_operations(
     run_id: int,
     concurrency: int,
 ) -> LoadSummary:
-    applied_before = ledger.applied_keys(run_id, [op.key for op in operations])
+    earlier = ledger.statuses(run_id, [op.key for op in operations])
+    applied_before = {key for key, status in earlier.items() if status == "applied"}
+    # Sent by an earlier attempt that died before marking it: the PSA may have it already.
+    uncertain = {key for key, status in earlier.items() if status in ("pending", "unknown")}
     to_send = [op for op in operations if op.key not in applied_before]
     ledger.record_pending(
         run_id, [{"idempotency_key": op.key, "op": op.op, "source_key": op.source_key, "psa_id": op.psa_id}
@@ -91,19 +96,20 @@ def apply_operations(
              len(operations), len(applied_before), len(to_send), concurrency)
     stop = _StopSignal()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load") as pool:
-        results = list(pool.map(lambda op: _apply_one(op, executor, ledger, run_id, stop), to_send))
+        results = list(pool.map(lambda op: _apply_one(op, executor, ledger, run_id, stop, op.key in uncertain),
+                                to_send))
     outcomes.extend(outcome for outcome, _ in results)
     return LoadSummary(outcomes=outcomes, retriable_failures=sum(1 for _, retriable in results if retriable))
 
 
 def _apply_one(
-    op: Operation, executor: OperationExecutor, ledger: Ledger, run_id: int, stop: _StopSignal
+    op: Operation, executor: OperationExecutor, ledger: Ledger, run_id: int, stop: _StopSignal, uncertain: bool
 ) -> tuple[ItemOutcome, bool]:
     """Returns the item's outcome and whether it failed in a way worth retrying."""
     if stop.code is not None:
         return ItemOutcome(op.source_key, "deferred", op.psa_id, op.changed_fields, error_code=stop.code,
                            error_message=f"not sent ({stop.code}); a later attempt or run sends it"), stop.retriable
-    outcome, retriable = _send(op, executor, ledger, run_id, stop)
+    outcome, retriable = _send(op, executor, ledger, run_id, stop, uncertain)
     if stop.count(failed=retriable) >= CIRCUIT_BREAKER and stop.raise_once(LOAD_CIRCUIT_OPEN, retriable=True):
         log.error("%d operations in a row failed on an unreachable PSA: not sending the rest this attempt",
                   CIRCUIT_BREAKER)
@@ -111,10 +117,13 @@ def _apply_one(
 
 
 def _send(
-    op: Operation, executor: OperationExecutor, ledger: Ledger, run_id: int, stop: _StopSignal
+    op: Operation, executor: OperationExecutor, ledger: Ledger, run_id: int, stop: _StopSignal, uncertain: bool
 ) -> tuple[ItemOutcome, bool]:
     try:
-        psa_id = executor.execute(op)
+        found = _look_up(op, executor) if uncertain and op.op == "create" else None
+        if found is not None:
+            log.warning("create %s: an earlier attempt wrote it (id %s); not sent again", op.source_key, found)
+        psa_id = found or _execute_once_more_if_idempotent(op, executor)
     except QuotaExhausted as exc:
         if stop.raise_once(exc.code):
             log.warning("API budget spent (%s): the remaining operations are deferred to the next run", exc)
@@ -122,7 +131,7 @@ def _send(
                            error_message=str(exc)), False
     except OutcomeUnknownError as exc:
         try:
-            psa_id = executor.resolve_unknown(op)  # type: ignore[assignment]
+            psa_id = _look_up(op, executor)  # type: ignore[assignment]
         except ChannelsyncError as lookup_error:
             return _failed(op, ledger, run_id, lookup_error, status="unknown"), True
         if psa_id is None:
@@ -139,6 +148,21 @@ def _send(
               "psa_id": psa_id, "fingerprint": op.fingerprint},
     )
     return ItemOutcome(op.source_key, OUTCOME_OF_OP[op.op], psa_id, op.changed_fields), False
+
+
+def _look_up(op: Operation, executor: OperationExecutor) -> str | None:
+    return executor.resolve_unknown(op) if op.op == "create" else None
+
+
+def _execute_once_more_if_idempotent(op: Operation, executor: OperationExecutor) -> str:
+    """Updates and deactivations set absolute values: a lost answer is resolved by sending again."""
+    try:
+        return executor.execute(op)
+    except OutcomeUnknownError:
+        if op.op == "create":
+            raise
+        log.warning("%s %s: answer lost; sending the same absolute values once more", op.op, op.source_key)
+        return executor.execute(op)
 
 
 class _StopSignal:

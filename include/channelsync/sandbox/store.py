@@ -15,6 +15,9 @@ class Table:
         self._rows: dict[Any, dict[str, Any]] = {}
         self._next_id = first_id
         self.lock = threading.RLock()
+        # field → value → keys; built on first find_by(field) and kept up to date by insert/update/delete
+        # (a field changed by mutating a row in place is not seen: change indexed fields through update()).
+        self._indexes: dict[str, dict[Any, set[Any]]] = {}
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -34,7 +37,10 @@ class Table:
                 record[self.id_field] = key
             elif isinstance(key, int) and key >= self._next_id:
                 self._next_id = key + 1
+            if key in self._rows:
+                self._unindex(key, self._rows[key])
             self._rows[key] = record
+            self._index(key, record)
             return record
 
     def get(self, key: Any) -> dict[str, Any] | None:
@@ -44,12 +50,17 @@ class Table:
         with self.lock:
             row = self._rows.get(key)
             if row is not None:
+                self._unindex(key, row)
                 row.update(changes)
+                self._index(key, row)
             return row
 
     def delete(self, key: Any) -> dict[str, Any] | None:
         with self.lock:
-            return self._rows.pop(key, None)
+            row = self._rows.pop(key, None)
+            if row is not None:
+                self._unindex(key, row)
+            return row
 
     def rows(self) -> list[dict[str, Any]]:
         """A snapshot list (safe to iterate while other threads write)."""
@@ -58,6 +69,24 @@ class Table:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.rows())
+
+    def find_by(self, field: str, value: Any) -> list[dict[str, Any]]:
+        """Rows whose ``field`` equals ``value``, through an index (a scan costs O(rows) per call)."""
+        with self.lock:
+            if field not in self._indexes:
+                index: dict[Any, set[Any]] = {}
+                for key, row in self._rows.items():
+                    index.setdefault(row.get(field), set()).add(key)
+                self._indexes[field] = index
+            return [self._rows[key] for key in self._indexes[field].get(value, ())]
+
+    def _index(self, key: Any, row: dict[str, Any]) -> None:
+        for field, index in self._indexes.items():
+            index.setdefault(row.get(field), set()).add(key)
+
+    def _unindex(self, key: Any, row: dict[str, Any]) -> None:
+        for field, index in self._indexes.items():
+            index.get(row.get(field), set()).discard(key)
 
     def find(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         return [row for row in self.rows() if predicate(row)]

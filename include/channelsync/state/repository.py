@@ -98,19 +98,18 @@ class Ledger:
     def __init__(self, url: str, *, integration: str, template: str) -> None:
         self.url, self.integration, self.template = url, integration, template
 
-    def applied_keys(self, run_id: int, keys: Sequence[str]) -> set[str]:
-        out: set[str] = set()
+    def statuses(self, run_id: int, keys: Sequence[str]) -> dict[str, str]:
+        """The ledger status of each key already recorded in this run (pending | applied | failed | unknown)."""
+        out: dict[str, str] = {}
         with session_scope(self.url) as session:
             for start in range(0, len(keys), 500):
                 chunk = list(keys[start : start + 500])
                 out.update(
-                    session.scalars(
-                        select(OperationLedger.idempotency_key).where(
-                            OperationLedger.run_id == run_id,
-                            OperationLedger.idempotency_key.in_(chunk),
-                            OperationLedger.status == "applied",
+                    session.execute(
+                        select(OperationLedger.idempotency_key, OperationLedger.status).where(
+                            OperationLedger.run_id == run_id, OperationLedger.idempotency_key.in_(chunk)
                         )
-                    )
+                    ).tuples().all()
                 )
         return out
 

@@ -208,8 +208,8 @@ def _vendor_company(writer: Writer, record: dict[str, Any], _current: dict[str, 
 
 def _product_vendor_default(writer: Writer, record: dict[str, Any], _previous: dict[str, Any] | None) -> None:
     if record.get("isDefault"):
-        for row in writer.store.table("ProductVendors").rows():
-            if row["productID"] == record["productID"] and row is not record:
+        for row in writer.store.table("ProductVendors").find_by("productID", record["productID"]):
+            if row is not record:
                 row["isDefault"] = False
         writer.store.table("Products").update(record["productID"], {"defaultVendorID": record["vendorID"]})
 
