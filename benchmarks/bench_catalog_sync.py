@@ -19,7 +19,7 @@ state store in a temp dir, the demo integration copied with a category selection
 
 A breakdown of where the load's time goes is printed with the figures: per operation, the HTTP time
 seen by the client (split into the sandbox's own handling, the injected latency and the rest: client,
-sockets, GIL), the ledger's ``mark_applied`` transaction, and what is left (adapter, loader). It is
+sockets, GIL), the ledger's ``mark_applied_many`` transactions (batched), and what is left (adapter, loader). It is
 measured by wrapping those functions in this process only (no file outside this script is changed).
 
 Not a test: it prints figures and asserts nothing.
@@ -116,7 +116,7 @@ def install_probes() -> None:
     from channelsync.state.repository import Ledger
 
     PROBES.wrap(HttpTransport, "request", "http")
-    PROBES.wrap(Ledger, "mark_applied", "mark_applied")
+    PROBES.wrap(Ledger, "mark_applied_many", "mark_applied")
     PROBES.wrap(AutotaskProducts, "execute", "execute")
     PROBES.wrap(ConnectWiseProducts, "execute", "execute")
 
@@ -378,7 +378,7 @@ def print_breakdown(load_entries: list[dict[str, Any]], load_s: float, concurren
     print(line("sandbox handling (server duration - latency)", sandbox_s - latency_s))
     print(line("client + sockets + GIL (HTTP time - server)", http_s - sandbox_s))
     print(line("adapter outside HTTP (execute - HTTP)", execute_s - http_s))
-    print(line("ledger mark_applied (SQLite transaction)", ledger_s))
+    print(line("ledger marks (batched SQLite transactions)", ledger_s))
     print(line("rest (loader, idle workers, tail)", worker_s - execute_s - ledger_s))
     # The sandbox's handling per endpoint (server-side duration minus the injected latency): a handler
     # whose cost grows with the table shows up here, and its share of the load is the first half's vs

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -95,15 +96,19 @@ def apply_operations(
     log.info("load: %d operations, %d already applied, %d to send with %d worker(s)",
              len(operations), len(applied_before), len(to_send), concurrency)
     stop = _StopSignal()
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load") as pool:
-        results = list(pool.map(lambda op: _apply_one(op, executor, ledger, run_id, stop, op.key in uncertain),
-                                to_send))
+    marks = _MarkBuffer(ledger, run_id)
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load") as pool:
+            results = list(pool.map(
+                lambda op: _apply_one(op, executor, marks, run_id, stop, op.key in uncertain), to_send))
+    finally:
+        marks.flush()
     outcomes.extend(outcome for outcome, _ in results)
     return LoadSummary(outcomes=outcomes, retriable_failures=sum(1 for _, retriable in results if retriable))
 
 
 def _apply_one(
-    op: Operation, executor: OperationExecutor, ledger: Ledger, run_id: int, stop: _StopSignal, uncertain: bool
+    op: Operation, executor: OperationExecutor, ledger: _MarkBuffer, run_id: int, stop: _StopSignal, uncertain: bool
 ) -> tuple[ItemOutcome, bool]:
     """Returns the item's outcome and whether it failed in a way worth retrying."""
     if stop.code is not None:
@@ -117,7 +122,7 @@ def _apply_one(
 
 
 def _send(
-    op: Operation, executor: OperationExecutor, ledger: Ledger, run_id: int, stop: _StopSignal, uncertain: bool
+    op: Operation, executor: OperationExecutor, ledger: _MarkBuffer, run_id: int, stop: _StopSignal, uncertain: bool
 ) -> tuple[ItemOutcome, bool]:
     try:
         found = _look_up(op, executor) if uncertain and op.op == "create" else None
@@ -142,11 +147,8 @@ def _send(
         return _failed(op, ledger, run_id, exc, status="failed"), True
     except (FatalApiError, ChannelsyncError) as exc:
         return _failed(op, ledger, run_id, exc, status="failed"), False
-    ledger.mark_applied(
-        run_id, op.key, psa_id=psa_id,
-        xref={"psa_system": executor.psa_system, "entity_type": executor.entity_type, "source_key": op.source_key,
-              "psa_id": psa_id, "fingerprint": op.fingerprint},
-    )
+    ledger.applied(op.key, psa_id, {"psa_system": executor.psa_system, "entity_type": executor.entity_type,
+                                     "source_key": op.source_key, "psa_id": psa_id, "fingerprint": op.fingerprint})
     return ItemOutcome(op.source_key, OUTCOME_OF_OP[op.op], psa_id, op.changed_fields), False
 
 
@@ -163,6 +165,38 @@ def _execute_once_more_if_idempotent(op: Operation, executor: OperationExecutor)
             raise
         log.warning("%s %s: answer lost; sending the same absolute values once more", op.op, op.source_key)
         return executor.execute(op)
+
+
+class _MarkBuffer:
+    """Marks applied operations in batches (one transaction per ``BATCH`` marks or ``SECONDS``).
+
+    A mark per transaction cost ~6 ms per operation on SQLite under three workers. A crash loses at
+    most the unflushed marks: those operations stay *pending*, and a retried attempt looks pending
+    creates up by natural key and resends pending updates (absolute values), so nothing is doubled.
+    """
+
+    BATCH = 50
+    SECONDS = 0.2
+
+    def __init__(self, ledger: Ledger, run_id: int) -> None:
+        self.ledger, self.run_id = ledger, run_id
+        self._marks: list[tuple[str, str, dict[str, Any] | None]] = []
+        self._lock = threading.Lock()
+        self._flushed_at = time.monotonic()
+
+    def applied(self, key: str, psa_id: str, xref: dict[str, Any] | None) -> None:
+        with self._lock:
+            self._marks.append((key, psa_id, xref))
+            due = len(self._marks) >= self.BATCH or time.monotonic() - self._flushed_at >= self.SECONDS
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            marks, self._marks = self._marks, []
+            self._flushed_at = time.monotonic()
+            # Written under the lock: batches reach the ledger in order, one writer at a time.
+            self.ledger.mark_applied_many(self.run_id, marks)
 
 
 class _StopSignal:
@@ -188,8 +222,8 @@ class _StopSignal:
             return self._failures_in_a_row
 
 
-def _failed(op: Operation, ledger: Ledger, run_id: int, error: ChannelsyncError, *, status: str) -> ItemOutcome:
-    ledger.mark_failed(run_id, op.key, status=status, error_code=error.code, error_message=str(error))
+def _failed(op: Operation, ledger: _MarkBuffer, run_id: int, error: ChannelsyncError, *, status: str) -> ItemOutcome:
+    ledger.ledger.mark_failed(run_id, op.key, status=status, error_code=error.code, error_message=str(error))
     log.error("%s %s failed: %s", op.op, op.source_key, error)
     return ItemOutcome(op.source_key, "failed", op.psa_id, op.changed_fields, error_code=error.code,
                        error_message=str(error))

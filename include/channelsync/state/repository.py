@@ -124,23 +124,21 @@ class Ledger:
             for start in range(0, len(rows), 1000):
                 upsert(session, OperationLedger, rows[start : start + 1000], keys=["run_id", "idempotency_key"])
 
-    def mark_applied(
-        self, run_id: int, key: str, *, psa_id: str, xref: dict[str, Any] | None = None,
-    ) -> None:
-        """Mark one operation applied and, in the same transaction, move the cross-reference."""
+    def mark_applied_many(self, run_id: int, marks: Sequence[tuple[str, str, dict[str, Any] | None]]) -> None:
+        """``mark_applied`` for many operations in one transaction: (key, psa_id, xref or None) each."""
+        if not marks:
+            return
+        now = datetime.now(UTC)
         with session_scope(self.url) as session:
-            session.execute(
-                update(OperationLedger)
-                .where(OperationLedger.run_id == run_id, OperationLedger.idempotency_key == key)
-                .values(status="applied", psa_id=psa_id, error_code=None, error_message=None,
-                        updated_at=datetime.now(UTC))
-            )
-            if xref is not None:
-                upsert(
-                    session, CrossReference,
-                    [{"integration": self.integration, "updated_at": datetime.now(UTC), **xref}],
-                    keys=["integration", "entity_type", "source_key"], update=["psa_id", "fingerprint", "updated_at"],
+            for key, psa_id, _xref in marks:
+                session.execute(
+                    update(OperationLedger)
+                    .where(OperationLedger.run_id == run_id, OperationLedger.idempotency_key == key)
+                    .values(status="applied", psa_id=psa_id, error_code=None, error_message=None, updated_at=now)
                 )
+            xrefs = [{"integration": self.integration, "updated_at": now, **xref} for _, _, xref in marks if xref]
+            upsert(session, CrossReference, xrefs, keys=["integration", "entity_type", "source_key"],
+                   update=["psa_id", "fingerprint", "updated_at"])
 
     def mark_failed(self, run_id: int, key: str, *, status: str, error_code: str, error_message: str) -> None:
         with session_scope(self.url) as session:
