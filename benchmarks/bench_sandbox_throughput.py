@@ -11,13 +11,11 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import requests
+from sandbox_process import sandbox_process
 
 from channelsync.sandbox import demo_credentials as creds
 
@@ -75,12 +73,6 @@ def _load(url: str, headers: dict[str, str], auth: tuple[str, str] | None, secon
     out.put((sum(counts), sum(errors)))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -88,18 +80,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per load process")
     args = parser.parse_args()
 
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "channelsync.cli.main", "sandbox", "serve", "--port", str(port),
-                               "--scale", "small"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(f"{base}/_sandbox/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; sandbox pid {server.pid}; "
+    with sandbox_process(scale="small") as base:
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; sandbox in its own process; "
               f"load: {args.processes} processes × {args.threads} threads, {args.seconds:.0f} s per system")
         # Pax8's own rate limit (1,000 calls a minute) would measure the limiter, not the server.
         requests.post(f"{base}/_sandbox/pax8/limits", json={"limit": 0}, timeout=5)
@@ -117,9 +99,6 @@ def main() -> None:
                 worker.join()
             done, failed = sum(r[0] for r in results), sum(r[1] for r in results)
             print(f"{system:<12} {done / args.seconds:>8.0f} GET/s   ({done} ok, {failed} not 200)")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":
