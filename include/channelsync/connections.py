@@ -43,19 +43,6 @@ class SettingsClientFactory:
         self.state_url = state_url
 
     def __call__(self, system: str, conn_id: str) -> Any:
-        from channelsync.hooks.registry import hook_for
+        from channelsync.runs.context import client_from_connection
 
-        connection = self.connections[conn_id]
-        if system == "tdsynnex_flatfile":
-            from channelsync.clients.tdsynnex import TdSynnexFlatFileClient
-
-            extra = connection.extra_dejson
-            return TdSynnexFlatFileClient(base_url=extra["flatfile_url"], customer_number=str(extra["customer_number"]),
-                                          username=connection.login or "", password=connection.password or "")
-        hook = hook_for(system)(conn_id=conn_id)
-        if system == "tdsynnex_ion" and self.state_url:
-            from channelsync.state.token_store import StateTokenStore
-
-            hook.token_store = StateTokenStore(self.state_url, system=system, account=conn_id,
-                                               initial=connection.extra_dejson.get("refresh_token"))
-        return hook.build_client(connection)
+        return client_from_connection(system, self.connections[conn_id], state_url=self.state_url)

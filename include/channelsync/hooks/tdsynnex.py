@@ -71,7 +71,11 @@ class TdSynnexXmlHook(ChannelsyncHook):
                                  username=connection.login, password=connection.password)
 
     def get_flatfile_client(self) -> TdSynnexFlatFileClient:
-        connection = self.get_connection(self.conn_id)
+        return self.build_flatfile_client(self.get_connection(self.conn_id))
+
+    @staticmethod
+    def build_flatfile_client(connection: Any) -> TdSynnexFlatFileClient:
+        """The daily catalog file is reached with the XML connection's login (extra ``flatfile_url``)."""
         extra = _extra(connection)
         return TdSynnexFlatFileClient(base_url=extra["flatfile_url"], customer_number=str(extra["customer_number"]),
                                       username=connection.login or "", password=connection.password or "")

@@ -17,20 +17,30 @@ from channelsync.config import IntegrationConfig
 ClientFactory = Callable[[str, str], Any]
 
 
-def hook_client_factory(system: str, conn_id: str) -> Any:
+def client_from_connection(system: str, connection: Any, *, state_url: str | None) -> Any:
+    """The plain client of ``system`` for an Airflow connection (or anything with its attributes).
+
+    ``tdsynnex_flatfile`` is the daily catalog file, reached with the XML connection's login; Ion's
+    rotated refresh tokens must outlive the task, so they live in the state store when there is one.
+    """
     from channelsync.hooks.registry import hook_for
 
-    if system == "tdsynnex_flatfile":  # the daily file is reached with the XML connection's login
-        return hook_for("tdsynnex_xml")(conn_id=conn_id).get_flatfile_client()
-    if system == "tdsynnex_ion":  # rotated refresh tokens must outlive the task: keep them in the state store
+    if system == "tdsynnex_flatfile":
+        return hook_for("tdsynnex_xml").build_flatfile_client(connection)
+    hook = hook_for(system)(conn_id=connection.conn_id)
+    if system == "tdsynnex_ion" and state_url:
         from channelsync.state.token_store import StateTokenStore
 
-        hook = hook_for(system)(conn_id=conn_id)
-        extra = hook.get_connection(conn_id).extra_dejson
-        hook.token_store = StateTokenStore(settings.state_url(), system="tdsynnex_ion", account=conn_id,
-                                           initial=extra.get("refresh_token"))
-        return hook.get_conn()
-    return hook_for(system)(conn_id=conn_id).get_conn()
+        hook.token_store = StateTokenStore(state_url, system=system, account=connection.conn_id,
+                                           initial=connection.extra_dejson.get("refresh_token"))
+    return hook.build_client(connection)
+
+
+def hook_client_factory(system: str, conn_id: str) -> Any:
+    """The default factory: the connection from Airflow, the client through the system's hook."""
+    from airflow.sdk import BaseHook
+
+    return client_from_connection(system, BaseHook.get_connection(conn_id), state_url=settings.state_url())
 
 
 @dataclass

@@ -34,6 +34,7 @@ from channelsync.sandbox.billing import (
     month_end,
     whole,
 )
+from channelsync.sandbox.billing_control import billing_control
 from channelsync.sandbox.crayon import records
 from channelsync.sandbox.framework import SandboxRequest, SandboxResponse, json_response
 from channelsync.sandbox.world import Customer
@@ -51,23 +52,11 @@ class BadRequest(Exception):
 
 
 def handle_control(emulator: CrayonEmulator, request: SandboxRequest) -> SandboxResponse:
-    path = request.path.rstrip("/").lower()
     try:
-        if path == "/invoices/publish" and request.method == "POST":
-            return json_response(200, publish_next(emulator))
-        if path == "/changes" and request.method == "POST":
-            body = request.json()
-            items = body.get("changes") if isinstance(body, dict) and "changes" in body else body
-            items = items if isinstance(items, list) else [items]
-            accepted = [apply_change(emulator, item) for item in items]
-            return json_response(200, {"month": f"{emulator.book.next_month:%Y-%m}", "accepted": accepted})
-        if path == "/billing" and request.method == "GET":
-            book = emulator.book
-            return json_response(200, {
-                "nextMonth": f"{book.next_month:%Y-%m}",
-                "pendingChanges": len(book.pending),
-                "publishedMonths": [f"{inv.month:%Y-%m}" for inv in book.published],
-            })
+        shared = billing_control(request, emulator.book, lambda: publish_next(emulator),
+                                 lambda item: apply_change(emulator, item))
+        if shared is not None:
+            return shared
     except (ValueError, TypeError, KeyError) as exc:
         return json_response(400, {"error": str(exc)})
     return json_response(404, {"error": f"no control endpoint {request.method} {request.path} for crayon"})

@@ -20,6 +20,7 @@ from channelsync.sandbox.billing import (
     decimal_field,
     whole,
 )
+from channelsync.sandbox.billing_control import billing_control
 from channelsync.sandbox.framework import SandboxRequest, SandboxResponse, json_response
 from channelsync.sandbox.pax8 import records
 from channelsync.sandbox.world import Customer
@@ -39,18 +40,10 @@ class Unprocessable(Exception):
 def handle_control(emulator: Pax8Emulator, request: SandboxRequest) -> SandboxResponse:
     path = request.path.rstrip("/").lower()
     try:
-        if path == "/invoices/publish" and request.method == "POST":
-            return json_response(200, publish_next(emulator))
-        if path == "/changes" and request.method == "POST":
-            body = request.json()
-            items = body.get("changes") if isinstance(body, dict) and "changes" in body else body
-            items = items if isinstance(items, list) else [items]
-            accepted = [apply_change(emulator, item) for item in items]
-            return json_response(200, {"month": f"{emulator.book.next_month:%Y-%m}", "accepted": accepted})
-        if path == "/billing" and request.method == "GET":
-            book = emulator.book
-            return json_response(200, {"nextMonth": f"{book.next_month:%Y-%m}", "pendingChanges": len(book.pending),
-                                       "publishedMonths": [f"{inv.month:%Y-%m}" for inv in book.published]})
+        shared = billing_control(request, emulator.book, lambda: publish_next(emulator),
+                                 lambda item: apply_change(emulator, item))
+        if shared is not None:
+            return shared
         if path == "/limits":
             if request.method == "POST":
                 body = request.json() or {}
