@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from channelsync.canonical.limits import AUTOTASK_LIMITS
 from channelsync.quality.suite import HELPER_PREFIX, Expectation, Severity, Suite
-from channelsync.reconcile.limits import AUTOTASK_LIMITS
 
 if TYPE_CHECKING:
     from channelsync.reconcile.catalog import CatalogOptions

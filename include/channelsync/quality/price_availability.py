@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from channelsync.canonical import PNA_STATUSES as STATUSES
 from channelsync.quality.catalog import NUMBER_TYPES, TEXT_TYPES
 from channelsync.quality.suite import HELPER_PREFIX, Expectation, Severity, Suite
-from channelsync.reconcile.price_availability import STATUSES
 
 REQUIRED_TYPES = {
     "source_key": TEXT_TYPES,

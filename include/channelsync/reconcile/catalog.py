@@ -46,12 +46,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from channelsync.reconcile.arrow import duplicated_values, index_in, is_in, strings
-from channelsync.reconcile.assemble import MATCHES, OP, assemble
-from channelsync.reconcile.desired import desired_products
-from channelsync.reconcile.fingerprint import fingerprint_normalised, normalise_frame
-from channelsync.reconcile.guards import CrossReferenceMismatch, MassDeactivationRefused, ProductLimitExceeded
-from channelsync.reconcile.limits import (
+from channelsync.canonical.limits import (
     AUTOTASK_FIELDS,
     AUTOTASK_LIMITS,
     FIELDS_BY_PSA,
@@ -59,6 +54,11 @@ from channelsync.reconcile.limits import (
     MAX_PRODUCTS_BY_PSA,
     TextLimits,
 )
+from channelsync.reconcile.arrow import duplicated_values, index_in, is_in, strings
+from channelsync.reconcile.assemble import MATCHES, OP, assemble
+from channelsync.reconcile.desired import desired_products
+from channelsync.reconcile.fingerprint import fingerprint_normalised, normalise_frame
+from channelsync.reconcile.guards import CrossReferenceMismatch, MassDeactivationRefused, ProductLimitExceeded
 from channelsync.reconcile.matching import match_unlinked
 from channelsync.reconcile.plan import CatalogPlan
 from channelsync.reconcile.pricing import MarkupRules

@@ -2,7 +2,7 @@
 
 - name ← ``description`` (the short name), description ← ``long_description`` (or the short name when
   there is none); mpn, vendor_sku (← distributor ``sku``), manufacturer: all stripped and truncated to
-  the PSA's :class:`~channelsync.reconcile.limits.TextLimits` (the quality suite warned about them);
+  the PSA's :class:`~channelsync.canonical.limits.TextLimits` (the quality suite warned about them);
 - category ← ``options.category_map[category_code]`` (unmapped → missing; the suite quarantines those);
 - unit_cost, msrp ← converted to the target currency and rounded to cents; unit_price ← markup rules;
 - active ← status is "Active" (a missing status counts as Active: the flat file has no status column).

@@ -34,26 +34,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from channelsync.canonical.limits import AUTOTASK_FIELDS
 from channelsync.clients.tdsynnex.codes import TDS_PNA_NOT_FOUND
 from channelsync.errors import define
 from channelsync.reconcile.fingerprint import FIELD_KINDS, fingerprint_frame, normalise_value
-from channelsync.reconcile.limits import AUTOTASK_FIELDS
 from channelsync.reconcile.pricing import MarkupRule, MarkupRules, conversion_rates, convert, unit_prices
 
-# One row per requested TD SYNNEX SKU (price_availability's extract).
-PNA_ROW: dict[str, str] = {
-    "source_key": "string",  # "tdsynnex:<SKU>", the xref key
-    "sku": "string",
-    "mpn": "string",
-    "description": "string",
-    "status": "string",  # Active | Discontinued | Not found | Not authorized
-    "cost": "float64",  # reseller price in ``currency``; missing unless Active
-    "currency": "string",
-    "quantity_available": "Int64",  # all warehouses
-    "on_order": "Int64",  # incoming quantity (P&A v2.1+), all warehouses
-    "eta": "string",  # earliest estimated arrival (YYYY-MM-DD) of incoming stock
-}
-STATUSES = ("Active", "Discontinued", "Not found", "Not authorized")
 PRICE_FIELDS = ("unit_cost", "unit_price")
 
 PNA_DISCONTINUED = define("PNA_DISCONTINUED", "tdsynnex",

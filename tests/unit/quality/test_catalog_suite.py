@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from channelsync.canonical import CATALOG_ITEM, conform, empty
+from channelsync.canonical.limits import CONNECTWISE_LIMITS
 from channelsync.quality.catalog import CatalogSuiteOptions, catalog_suite
 from channelsync.quality.suite import SuiteFailed, validate
 from channelsync.reconcile.catalog import CatalogOptions
-from channelsync.reconcile.limits import CONNECTWISE_LIMITS
 
 OPTIONS = CatalogSuiteOptions.create(
     currencies=["USD", "eur"], mapped_categories=["NB"], name_max=30, description_max=100

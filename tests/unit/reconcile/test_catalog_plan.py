@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from channelsync.canonical import PLAN
+from channelsync.canonical.limits import CONNECTWISE_FIELDS, CONNECTWISE_LIMITS, CONNECTWISE_MAX_PRODUCTS
 from channelsync.reconcile.catalog import CatalogOptions, build_catalog_plan
 from channelsync.reconcile.fingerprint import fingerprint_record
 from channelsync.reconcile.guards import CrossReferenceMismatch, MassDeactivationRefused, ProductLimitExceeded
-from channelsync.reconcile.limits import CONNECTWISE_FIELDS, CONNECTWISE_LIMITS, CONNECTWISE_MAX_PRODUCTS
 
 from ._data import OPTIONS, catalog, item, no_xref, psa_frame, psa_product, synced
 

@@ -7,16 +7,15 @@ from typing import Any
 
 import pandas as pd
 
-from channelsync.canonical import XREF, conform
+from channelsync.canonical import PNA_ROW, XREF, conform
+from channelsync.canonical.limits import CONNECTWISE_FIELDS, CONNECTWISE_LIMITS
 from channelsync.reconcile.catalog import CatalogOptions, build_catalog_plan
 from channelsync.reconcile.fingerprint import fingerprint_frame
-from channelsync.reconcile.limits import CONNECTWISE_FIELDS, CONNECTWISE_LIMITS
 from channelsync.reconcile.price_availability import (
     PNA_CONFLICT,
     PNA_DISCONTINUED,
     PNA_NOT_AUTHORIZED,
     PNA_NOT_LINKED,
-    PNA_ROW,
     PnaOptions,
     build_pna_plan,
 )

@@ -14,8 +14,8 @@ that several codes with *different* rules map to is ambiguous: its price is left
 
 from __future__ import annotations
 
+from channelsync.canonical.limits import FIELDS_BY_PSA
 from channelsync.config import IntegrationConfig
-from channelsync.reconcile.limits import FIELDS_BY_PSA
 from channelsync.reconcile.price_availability import PnaOptions
 from channelsync.reconcile.pricing import MarkupRule
 from channelsync.templates.catalog_sync.options import CatalogSyncOptions

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 
 from channelsync.adapters.psa_products import product_adapter
-from channelsync.canonical import conform
+from channelsync.canonical import PNA_ROW, conform
 from channelsync.errors import ChannelsyncError, define
-from channelsync.reconcile.price_availability import PNA_ROW, PnaPlan
+from channelsync.reconcile.price_availability import PnaPlan
 from channelsync.runs.loader import Operation, apply_operations
 from channelsync.runs.steps import ItemOutcome, LoadSummary, PlanSummary
 from channelsync.state import repository

@@ -50,6 +50,21 @@ PRODUCT_FIELDS: tuple[str, ...] = (
     "name", "description", "mpn", "vendor_sku", "manufacturer", "category", "unit_cost", "unit_price", "msrp", "active",
 )
 
+# One row per requested TD SYNNEX SKU (price_availability's extract).
+PNA_ROW: dict[str, str] = {
+    "source_key": "string",  # "tdsynnex:<SKU>", the xref key
+    "sku": "string",
+    "mpn": "string",
+    "description": "string",
+    "status": "string",  # Active | Discontinued | Not found | Not authorized
+    "cost": "float64",  # reseller price in ``currency``; missing unless Active
+    "currency": "string",
+    "quantity_available": "Int64",  # all warehouses
+    "on_order": "Int64",  # incoming quantity (P&A v2.1+), all warehouses
+    "eta": "string",  # earliest estimated arrival (YYYY-MM-DD) of incoming stock
+}
+PNA_STATUSES = ("Active", "Discontinued", "Not found", "Not authorized")
+
 # One row per cross-reference entry (state store ``xref`` for one integration and entity type).
 XREF: dict[str, str] = {
     "source_key": "string",
