@@ -100,7 +100,7 @@ def bench_options():  # type: ignore[no-untyped-def]
     from channelsync.reconcile.pricing import MarkupRule, MarkupRules
 
     return CatalogOptions(
-        integration="bench",
+        key_prefix="bench",
         category_map={code: f"Category {code}" for code in CATEGORIES},
         currency_rates={"EUR": 1.08, "GBP": 1.27},
         markup=MarkupRules(default=MarkupRule(percent=15.0), by_category={"C01": MarkupRule(percent=-5, basis="msrp")}),

@@ -37,7 +37,7 @@ def _field_tuples(bits: np.ndarray, fields: tuple[str, ...]) -> np.ndarray:
 
 
 def _keys(
-    integration: str,
+    key_prefix: str,
     op: np.ndarray,
     source_key: pa.Array,
     psa_ids: pa.Array,
@@ -55,7 +55,7 @@ def _keys(
         replaced_ids = pa.nulls(len(creates), pa.large_string())
     target = pc.binary_join_element_wise(text_scalar("replaces"), replaced_ids, text_scalar("-"))
     created = pc.binary_join_element_wise(
-        text_scalar(integration),
+        text_scalar(key_prefix),
         text_scalar("create"),
         source_key.take(pa.array(creates)),
         pc.fill_null(target, text_scalar("new")),
@@ -63,7 +63,7 @@ def _keys(
     )
     rows = pa.array(changes)
     changed = pc.binary_join_element_wise(
-        text_scalar(integration),
+        text_scalar(key_prefix),
         pa.array(PLAN_OPS, pa.large_string()).take(pa.array(op[changes].astype(np.int32))),
         source_key.take(rows),
         psa_ids.take(rows),
@@ -121,7 +121,7 @@ def assemble(
     replaces: np.ndarray,
     desired_parts: list[tuple[pd.DataFrame, np.ndarray | None]],
     fields: tuple[str, ...],
-    integration: str,
+    key_prefix: str,
 ) -> pd.DataFrame:
     """The canonical PLAN frame. Arrays are positional and of equal length; desired values are the
     ``desired_parts`` (frame, optional row mask) one after the other; before values are PSA row
@@ -137,7 +137,7 @@ def assemble(
     link = (match >= MATCHES.index("vendor_sku")) & (op != OP["duplicate"])
     save_xref = writes | ((op == OP["unchanged"]) & (link | (stored_fp != fingerprint)))
     fingerprints = pa.array(fingerprint, pa.large_string())
-    keys = _keys(integration, op, source_key, pa.array(psa_ids, pa.large_string()), fingerprints, replaces)
+    keys = _keys(key_prefix, op, source_key, pa.array(psa_ids, pa.large_string()), fingerprints, replaces)
     columns: dict[str, Any] = {
         "op": _decode(op, PLAN_OPS),
         "source_key": pd.array(source_key, dtype="string"),

@@ -24,8 +24,8 @@ Rules, in order:
    linked products; :class:`ProductLimitExceeded` when existing + created would pass ``max_products``.
 
 Idempotency keys (deterministic, readable in the ledger, no second hash per row):
-- update / deactivate: ``"{integration}:{op}:{source_key}:{psa_id}:{fingerprint[:32]}"``;
-- create: ``"{integration}:create:{source_key}:new"`` (``…:replaces-{old psa_id}`` when re-creating a
+- update / deactivate: ``"{key_prefix}:{op}:{source_key}:{psa_id}:{fingerprint[:32]}"``;
+- create: ``"{key_prefix}:create:{source_key}:new"`` (``…:replaces-{old psa_id}`` when re-creating a
   product that vanished). No fingerprint on purpose: if prices move between a crashed run and its
   rerun, the create must still be recognised as the same operation, or it would be sent twice.
 
@@ -66,7 +66,9 @@ from channelsync.reconcile.pricing import MarkupRules
 
 @dataclass(frozen=True)
 class CatalogOptions:
-    integration: str  # the integration's name: part of every idempotency key
+    # Leads every idempotency key. Not the integration: the ledger scopes keys by the target tenant, so
+    # two integrations on one PSA compute the same key for the same write.
+    key_prefix: str = "product"
     category_map: Mapping[str, str] = field(default_factory=dict)  # distributor category_code → PSA category
     target_currency: str = "USD"
     currency_rates: Mapping[str, float] = field(default_factory=dict)  # currency → target units per unit
@@ -292,7 +294,7 @@ def build_catalog_plan(
             (gone_after, None),
         ],
         fields=fields,
-        integration=options.integration,
+        key_prefix=options.key_prefix,
     )
     notes = [f"{len(vanished)} linked PSA product(s) no longer exist; re-matched or re-created"]
     return CatalogPlan(frame=frame, fields=fields, notes=notes if len(vanished) else [])

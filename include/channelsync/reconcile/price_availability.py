@@ -75,7 +75,7 @@ PLAN_COLUMNS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class PnaOptions:
-    integration: str  # part of every idempotency key
+    key_prefix: str = "product"  # leads every idempotency key (the ledger adds the target tenant)
     fields: tuple[str, ...] = AUTOTASK_FIELDS  # the PSA's managed fields: what catalog_sync fingerprints
     source_currency: str = "USD"  # the account's P&A currency (P&A carries none)
     target_currency: str = "USD"
@@ -224,7 +224,7 @@ def build_pna_plan(pna: pd.DataFrame, psa: pd.DataFrame, xref: pd.DataFrame, opt
     writes = live[ops == "update"]
     frame.loc[writes, "fingerprint"] = new_fp[ops == "update"]
     frame.loc[writes, "idempotency_key"] = [
-        f"{options.integration}:pna:update:{key}:{pid}:{fp[:32]}"
+        f"{options.key_prefix}:pna:update:{key}:{pid}:{fp[:32]}"
         for key, pid, fp in zip(frame.loc[writes, "source_key"], frame.loc[writes, "psa_id"],
                                 new_fp[ops == "update"], strict=True)
     ]

@@ -142,7 +142,7 @@ def test_missing_column_and_wrong_type_fail_the_suite_listing_them() -> None:
 
 def test_options_follow_the_reconcile_options() -> None:
     options = CatalogOptions.for_psa(
-        "connectwise", integration="x", category_map={"NB": "Notebooks"}, currency_rates={"eur": 1.1}
+        "connectwise", key_prefix="x", category_map={"NB": "Notebooks"}, currency_rates={"eur": 1.1}
     )
     suite_options = CatalogSuiteOptions.from_catalog_options(options)
     assert suite_options.currencies == frozenset({"USD", "EUR"})

@@ -13,7 +13,7 @@ from channelsync.reconcile.fingerprint import fingerprint_frame
 from channelsync.reconcile.pricing import MarkupRule, MarkupRules
 
 OPTIONS = CatalogOptions(
-    integration="acme-at",
+    key_prefix="acme-at",
     category_map={"NB": "Notebooks", "MON": "Monitors"},
     currency_rates={"EUR": 1.1},
     markup=MarkupRules(default=MarkupRule(percent=20.0)),

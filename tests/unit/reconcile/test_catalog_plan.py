@@ -203,7 +203,7 @@ def test_product_limit_names_the_overflow_and_the_biggest_categories() -> None:
 
 
 def test_connectwise_options_drop_msrp_and_use_its_limits() -> None:
-    options = CatalogOptions.for_psa("connectwise", integration="acme-cw", category_map=OPTIONS.category_map)
+    options = CatalogOptions.for_psa("connectwise", key_prefix="acme-cw", category_map=OPTIONS.category_map)
     assert options.fields == CONNECTWISE_FIELDS and "msrp" not in options.fields
     assert options.max_products == CONNECTWISE_MAX_PRODUCTS == 20_000
     plan = build_catalog_plan(catalog(item(1, description="x" * 80)), psa_frame(), no_xref(), options)
@@ -232,7 +232,7 @@ def test_idempotency_keys_and_fingerprints_are_deterministic() -> None:
     pd.testing.assert_frame_equal(first.frame, second.frame)
     update = row(first, "tdsynnex:2")
     assert update["idempotency_key"] == f"acme-at:update:tdsynnex:2:101:{update['fingerprint'][:32]}"
-    other = build_catalog_plan(items, psa, xref, OPTIONS.with_overrides(integration="other"))
+    other = build_catalog_plan(items, psa, xref, OPTIONS.with_overrides(key_prefix="other"))
     assert row(other, "tdsynnex:2")["idempotency_key"].startswith("other:update:")
 
 

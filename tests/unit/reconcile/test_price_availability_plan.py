@@ -23,7 +23,7 @@ from channelsync.reconcile.pricing import MarkupRule, MarkupRules
 
 from ._data import OPTIONS, catalog, item, synced
 
-PNA = PnaOptions(integration="acme-at", fields=OPTIONS.fields, default_rule=MarkupRule(percent=20.0),
+PNA = PnaOptions(key_prefix="acme-at", fields=OPTIONS.fields, default_rule=MarkupRule(percent=20.0),
                  currency_rates={"EUR": 1.1})
 
 
@@ -100,12 +100,12 @@ def test_hand_edited_product_is_a_conflict_unless_distributor_wins() -> None:
 
 
 def test_msrp_rule_without_msrp_leaves_price_alone() -> None:
-    options = CatalogOptions.for_psa("connectwise", integration="acme-cw", category_map={"NB": "Notebooks"},
+    options = CatalogOptions.for_psa("connectwise", key_prefix="acme-cw", category_map={"NB": "Notebooks"},
                                      markup=MarkupRules(default=MarkupRule(percent=-5.0, basis="msrp")))
     psa, xref = synced(catalog(item(1)), options)
     psa["msrp"] = float("nan")  # ConnectWise stores no MSRP
     plan = build_pna_plan(pna({"sku": "1", "status": "Active", "cost": 101.0}), psa, xref,
-                          PnaOptions(integration="acme-cw", fields=CONNECTWISE_FIELDS,
+                          PnaOptions(key_prefix="acme-cw", fields=CONNECTWISE_FIELDS,
                                      default_rule=MarkupRule(percent=-5.0, basis="msrp")))
     row = by_key(plan)["tdsynnex:1"]
     assert list(row["changed_fields"]) == ["unit_cost"] and row["desired_unit_price"] == 142.5
@@ -113,7 +113,7 @@ def test_msrp_rule_without_msrp_leaves_price_alone() -> None:
 
 
 def test_category_rule_and_ambiguous_category() -> None:
-    options = PnaOptions(integration="acme-at", fields=OPTIONS.fields, default_rule=MarkupRule(percent=20.0),
+    options = PnaOptions(key_prefix="acme-at", fields=OPTIONS.fields, default_rule=MarkupRule(percent=20.0),
                          rules_by_category={"Notebooks": MarkupRule(percent=50.0), "Monitors": None})
     psa, xref = synced(catalog(item(1), item(2, category_code="MON")))
     plan = build_pna_plan(pna({"sku": "1", "status": "Active", "cost": 100.0},

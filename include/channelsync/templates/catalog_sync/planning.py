@@ -23,7 +23,7 @@ def catalog_options(options: CatalogSyncOptions, *, integration: str, psa_system
         overrides["max_products"] = options.max_products
     return CatalogOptions.for_psa(
         psa_system,
-        integration=integration,
+        key_prefix="product",
         category_map=dict(options.category_map),
         target_currency=options.currency.target,
         currency_rates=dict(options.currency.rates),

@@ -60,7 +60,7 @@ def pna_options(options: PriceAvailabilityOptions, integration: IntegrationConfi
     markup, currency = effective_pricing(options, integration)
     category_map = dict(catalog.category_map) if catalog is not None else {}
     return PnaOptions(
-        integration=integration.name,
+        key_prefix="product",
         fields=FIELDS_BY_PSA[integration.psa.system],
         source_currency=catalog.source_currency if catalog is not None else "USD",
         target_currency=currency.target,
