@@ -40,9 +40,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 from typing import Any
+
+from channelsync.imports import load_object
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.25
@@ -158,8 +159,7 @@ class Runner:
             state_url=self.state_url,
             client_factory=self.SettingsClientFactory(self.connections, state_url=self.state_url),
         )
-        module_name, _, class_name = spec.steps.partition(":")
-        steps = getattr(import_module(module_name), class_name)()
+        steps = load_object(spec.steps)()
         results: dict[str, dict[str, Any] | None] = {}
         stage_s: dict[str, float] = {}
         seq: dict[str, tuple[int, int]] = {}

@@ -61,6 +61,7 @@ def generate(rows: int, psa_rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.
             "status": "Active",
             "kind": "hardware",
             "price_flagged": False,
+            "parse_error": None,
         }
     )
     catalog = conform(catalog, CATALOG_ITEM, name="catalog")
@@ -113,8 +114,10 @@ def measure(directory: Path) -> dict[str, float | int | dict[str, int]]:
     import resource
     import time
 
+    from channelsync.reconcile.arrow import use_system_memory_pool
     from channelsync.reconcile.catalog import build_catalog_plan
 
+    use_system_memory_pool()  # as the catalog_sync template does before it plans
     catalog = pd.read_parquet(directory / "catalog.parquet")
     psa = pd.read_parquet(directory / "psa.parquet")
     xref = pd.read_parquet(directory / "xref.parquet")

@@ -1,4 +1,8 @@
-"""Load ``airflow_settings.yaml`` (connections, pools, variables) into Airflow's metadata database."""
+"""Load ``airflow_settings.yaml`` (connections, pools, variables) into Airflow's metadata database.
+
+Connection types are written as Airflow's connection form knows them (``channelsync/provider.py``): a
+file that still says ``tdsynnex_xml`` / ``tdsynnex_ion`` loads as ``tdsynnex-xml`` / ``tdsynnex-ion``.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ def load_into_airflow(path: Path, *, sandbox_url: str) -> dict[str, int]:
     from airflow.models import Connection, Pool, Variable
     from airflow.utils.session import create_session
 
+    from channelsync.hooks.forms import current_conn_type
+
     settings = read_settings(path, sandbox_url=sandbox_url)
     connections = settings.get("connections") or []
     with create_session() as session:
@@ -28,7 +34,8 @@ def load_into_airflow(path: Path, *, sandbox_url: str) -> dict[str, int]:
             extra = item.get("conn_extra")
             session.add(
                 Connection(
-                    conn_id=item["conn_id"], conn_type=item.get("conn_type"), host=item.get("conn_host"),
+                    conn_id=item["conn_id"], conn_type=current_conn_type(item.get("conn_type")),
+                    host=item.get("conn_host"),
                     login=item.get("conn_login"), password=item.get("conn_password"),
                     port=item.get("conn_port"), schema=item.get("conn_schema"),
                     extra=json.dumps(extra) if isinstance(extra, dict) else extra,

@@ -49,7 +49,9 @@ class DistributorConfig(_Strict):
 
 class TemplateConfig(_Strict):
     enabled: bool = True
-    schedule: str | None = None  # cron or preset; None = the template's default
+    # cron or preset; "asset:<template>": after each successful run of that template of the same
+    # integration (Airflow data-aware scheduling); None = the template's default
+    schedule: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -123,6 +125,13 @@ def _validate_template_options(path: Path, integration: IntegrationConfig) -> No
                 f"{path}: integration {integration.name!r}: template {name!r} needs distributor(s) "
                 f"{', '.join(missing)} under 'distributors'"
             )
+        if template.schedule and template.schedule.startswith("asset:"):
+            upstream = template.schedule.removeprefix("asset:")
+            if upstream not in integration.templates or upstream == name:
+                raise ConfigError(
+                    f"{path}: integration {integration.name!r}: templates.{name}.schedule: {template.schedule!r} "
+                    f"names no other template of this integration (configured: {', '.join(integration.templates)})"
+                )
         try:
             spec.options_model.model_validate(template.options)
         except ValidationError as exc:

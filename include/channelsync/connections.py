@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from channelsync.airflow_settings import read_settings
+from channelsync.hooks.forms import current_conn_type
 
 
 @dataclass
@@ -18,6 +19,7 @@ class ConnectionFields:
     """The attributes of an Airflow Connection that hooks read."""
 
     conn_id: str
+    conn_type: str | None = None
     host: str | None = None
     login: str | None = None
     password: str | None = None
@@ -29,7 +31,8 @@ def connections_from_settings(path: Path, *, sandbox_url: str) -> dict[str, Conn
     for item in read_settings(path, sandbox_url=sandbox_url).get("connections") or []:
         extra = item.get("conn_extra") or {}
         out[item["conn_id"]] = ConnectionFields(
-            conn_id=item["conn_id"], host=item.get("conn_host"), login=item.get("conn_login"),
+            conn_id=item["conn_id"], conn_type=current_conn_type(item.get("conn_type")),
+            host=item.get("conn_host"), login=item.get("conn_login"),
             password=item.get("conn_password"), extra_dejson=extra if isinstance(extra, dict) else json.loads(extra),
         )
     return out

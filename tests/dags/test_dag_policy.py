@@ -1,4 +1,4 @@
-"""Every DAG obeys the project's policy (CONVENTIONS.md §1, issue 2 §6)."""
+"""Every DAG obeys the project's policy (docs/architecture.md §Conventions item 1, issue 2 §6)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def test_no_import_errors_and_every_demo_dag_present(dagbag) -> None:  # type: i
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == {
         "demo-autotask__catalog_sync", "demo-autotask__price_availability",
-        "demo-connectwise__catalog_sync", "demo-connectwise__price_availability",
+        "demo-connectwise__catalog_sync", "demo-connectwise__price_availability", "channelsync_maintenance",
     }
 
 
@@ -24,7 +24,8 @@ def test_policy_tags_owner_retries_callbacks_and_one_active_run(dagbag) -> None:
         assert dag.max_active_runs == 1, dag_id
         assert dag.on_failure_callback, dag_id
         assert dag.doc_md, dag_id
-        assert "preview" in dag.params, dag_id
+        assert dag.start_date is not None and dag.start_date.tzinfo is not None, dag_id
+        assert "preview" in dag.params or dag_id == "channelsync_maintenance", dag_id
         for task in dag.tasks:
             assert task.owner and task.owner != "airflow", (dag_id, task.task_id)
             assert task.on_failure_callback, (dag_id, task.task_id)
@@ -36,6 +37,11 @@ def test_run_shape_and_psa_pool(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.dags["demo-connectwise__catalog_sync"]
     assert [t.task_id for t in dag.topological_sort()] == ["extract", "validate", "reconcile", "load", "report"]
     assert dag.get_task("load").pool == "connectwise_api"
+    # Pool slots equal the calls a task has in flight: load runs ``load.concurrency`` threads.
+    assert dag.get_task("load").pool_slots == 3
+    assert (dag.get_task("reconcile").pool, dag.get_task("reconcile").pool_slots) == ("connectwise_api", 1)
+    # catalog_sync announces its successful runs as an asset others may be scheduled on.
+    assert [outlet.uri for outlet in dag.get_task("report").outlets] == ["channelsync://demo-connectwise/catalog_sync"]
     assert str(dag.get_task("report").trigger_rule) in ("all_done", "TriggerRule.ALL_DONE")
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from channelsync.config import load_config
 from channelsync.connections import SettingsClientFactory, connections_from_settings
+from channelsync.imports import load_object
 from channelsync.runs.context import RunContext
 from channelsync.runs.runner import run_in_process
 from channelsync.sandbox.control_client import WRITE_METHODS, SandboxControl
@@ -59,10 +60,7 @@ def run_template(sandbox_server: SandboxServer, state_store: str) -> RunTemplate
             run_key=f"test/{template}/{counter['n']}", preview=preview, state_url=state_store,
             client_factory=SettingsClientFactory(connections, state_url=state_store),
         )
-        from importlib import import_module
-
-        module_name, _, class_name = spec.steps.partition(":")
-        return run_in_process(context, getattr(import_module(module_name), class_name)())
+        return run_in_process(context, load_object(spec.steps)())
 
     return run
 

@@ -7,7 +7,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
 from channelsync.state import db
-from channelsync.state.models import Base, BillingLedger, CrossReference, OperationLedger, OrderLedger, SyncRun
+from channelsync.state.models import Base, CrossReference, OperationLedger, SyncItem, SyncRun
 
 
 def _schema(url: str) -> dict[str, list[str]]:
@@ -15,11 +15,22 @@ def _schema(url: str) -> dict[str, list[str]]:
     return {table: sorted(c["name"] for c in inspector.get_columns(table)) for table in inspector.get_table_names()}
 
 
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
 def test_upgrade_creates_every_table_and_is_idempotent(state_url: str) -> None:
-    assert db.upgrade(state_url) == "0001"
+    assert db.upgrade(state_url) == _head()
     first = _schema(state_url)
     assert set(Base.metadata.tables) <= set(first)
-    assert db.upgrade(state_url) == "0001"
+    assert db.upgrade(state_url) == _head()
     assert _schema(state_url) == first
 
 
@@ -37,10 +48,10 @@ def test_migration_matches_the_models(state_url: str) -> None:
 @pytest.mark.parametrize(
     ("model", "row"),
     [
-        (OperationLedger, {"integration": "i", "template": "t", "idempotency_key": "k", "op": "create", "run_id": 1,
-                           "source_key": "s"}),
-        (OrderLedger, {"integration": "i", "psa_po_id": "7", "distributor": "tdsynnex", "customer_po_number": "PO7"}),
-        (BillingLedger, {"integration": "i", "distributor": "crayon", "invoice_id": "INV1", "invoice_line_id": "1"}),
+        # One claim per (target system, tenant, scope, key) — whichever integration or run makes it.
+        (OperationLedger, {"target_system": "autotask", "target_tenant": "autotask:1", "scope": "tenant",
+                           "idempotency_key": "k", "entity_type": "product", "op": "create", "source_key": "s",
+                           "integration": "i", "template": "t", "run_id": 1, "holder": "h", "details": {}}),
         (CrossReference, {"integration": "i", "psa_system": "autotask", "entity_type": "product",
                           "source_key": "s", "psa_id": "1", "fingerprint": "f"}),
     ],
@@ -53,3 +64,27 @@ def test_unique_keys_refuse_a_second_row(state_url: str, model: type, row: dict[
         session.add(model(**row))
     with pytest.raises(IntegrityError), db.session_scope(state_url) as session:
         session.add(model(**row))
+
+
+def test_upgrade_from_0002_moves_the_ledger_and_stages_the_items(state_url: str) -> None:
+    """A state store with runs, items and per-run ledger rows upgrades in place, losing nothing."""
+    from sqlalchemy import select, text
+
+    db.upgrade(state_url, revision="0002")
+    with db.get_engine(state_url).begin() as connection:
+        connection.execute(text("INSERT INTO sync_runs (id, integration, template, run_key, preview, status, "
+                                "started_at, counts, api_calls) VALUES (1, 'i', 't', 'r', false, 'success', "
+                                "CURRENT_TIMESTAMP, '{}', '{}')"))
+        for outcome in ("quarantined", "conflict", "created"):
+            connection.execute(text("INSERT INTO sync_items (run_id, entity_type, source_key, outcome, changed_fields, "
+                                    "warnings) VALUES (1, 'product', :key, :outcome, '[]', '[]')"),
+                               {"key": f"s-{outcome}", "outcome": outcome})
+        connection.execute(text("INSERT INTO operation_ledger (integration, template, idempotency_key, run_id, op, "
+                                "source_key, psa_id, status, created_at, updated_at) VALUES ('i', 't', 'k1', 1, "
+                                "'create', 's1', '9', 'applied', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+    db.upgrade(state_url)
+    with db.session_scope(state_url) as session:
+        stages = dict(session.execute(select(SyncItem.outcome, SyncItem.stage)).tuples().all())
+        ledger = session.scalars(select(OperationLedger)).one()
+    assert stages == {"quarantined": "validate", "conflict": "reconcile", "created": "load"}
+    assert (ledger.scope, ledger.idempotency_key, ledger.target_id, ledger.status) == ("run:1", "k1", "9", "applied")

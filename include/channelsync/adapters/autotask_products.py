@@ -40,7 +40,7 @@ FIELD_MAP = {"name": "name", "description": "description", "mpn": "manufacturerP
              "manufacturer": "manufacturerName", "unit_cost": "unitCost", "unit_price": "unitPrice", "msrp": "msrp",
              "active": "isActive"}
 VENDOR_NAME = "TD SYNNEX"
-MATERIAL_USE_TYPE = 2  # BillingCodes.useType "Material" (psa-apis.md A.6)
+MATERIAL_USE_TYPE = 2  # BillingCodes.useType "Material" (docs/vendors/autotask.md §A.6)
 
 
 class AutotaskProducts:
@@ -74,10 +74,10 @@ class AutotaskProducts:
             product_id = self.client.create_product(body)
             self._add_vendor_row(product_id, operation.fields, check_existing=False)
             return str(product_id)
-        assert operation.psa_id is not None
+        assert operation.target_id is not None
         changes = self._body({name: operation.fields[name] for name in operation.changed_fields})
-        self.client.update_product({"id": int(operation.psa_id), **changes})
-        return operation.psa_id
+        self.client.update_product({"id": int(operation.target_id), **changes})
+        return operation.target_id
 
     def resolve_unknown(self, operation: Operation) -> str | None:
         if operation.op != "create":

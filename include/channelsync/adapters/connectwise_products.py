@@ -68,10 +68,10 @@ class ConnectWiseProducts:
             body.update(type={"id": self._product_type()}, vendor={"identifier": VENDOR_IDENTIFIER},
                         productClass="NonInventory")
             return str(self.client.create_catalog_item(body)["id"])
-        assert operation.psa_id is not None
+        assert operation.target_id is not None
         changes = self._body(operation.fields, {f: operation.fields[f] for f in operation.changed_fields})
-        self.client.patch_catalog_item(int(operation.psa_id), changes)
-        return operation.psa_id
+        self.client.patch_catalog_item(int(operation.target_id), changes)
+        return operation.target_id
 
     def resolve_unknown(self, operation: Operation) -> str | None:
         if operation.op != "create":

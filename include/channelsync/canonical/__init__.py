@@ -1,5 +1,6 @@
-"""The canonical tables in the middle (DESIGN.md): distributor adapters produce them, PSA adapters
-read PSA state into them and apply plans made from them. Reconcile only ever sees these columns.
+"""The canonical tables in the middle (docs/architecture.md §Canonical model): distributor adapters
+produce them, PSA adapters read PSA state into them and apply plans made from them. Reconcile only
+ever sees these columns.
 
 Each table is declared as ordered ``{column: pandas dtype}``; :func:`conform` makes a frame carry
 exactly those columns with those dtypes, so a missing column is caught at one place.
@@ -28,6 +29,10 @@ CATALOG_ITEM: dict[str, str] = {
     "status": "string",  # Active | Discontinued | Not found | Not authorized
     "kind": "string",  # hardware | cloud
     "price_flagged": "boolean",  # True: price below cost is allowed for this item
+    # Why the distributor's record could not be read as it stands (e.g. a flat-file row with the wrong cell
+    # count, a price that is not a number), with its line number; missing for a readable record. The
+    # quality suite quarantines every row that has one, so validated rows never carry it.
+    "parse_error": "string",
 }
 
 # One row per product in the PSA (Autotask Products / ConnectWise catalog items), PSA-neutral.
@@ -43,12 +48,36 @@ PSA_PRODUCT: dict[str, str] = {
     "unit_price": "float64",
     "msrp": "float64",
     "active": "boolean",
+    # The product's default vendor: "TD SYNNEX" when it is the distributor's company (Autotask
+    # ``defaultVendorID``, set by the default ProductVendors row; ConnectWise ``vendor``), another vendor
+    # as "company #<id>", missing when there is none.
+    "vendor": "string",
+    # On-hand quantity where channelsync keeps the distributor's stock (Autotask: the InventoryItem at the
+    # configured location); missing when there is none or it is not read (``sync_inventory`` off).
+    "quantity_on_hand": "Int64",
+    # Not a product field: the id of the PSA record holding ``quantity_on_hand`` (the InventoryItem), so
+    # writing a changed quantity is one call (see LOCATORS).
+    "inventory_id": "string",
 }
 
 # The fields channelsync writes to a PSA product; the fingerprint is computed over these.
 PRODUCT_FIELDS: tuple[str, ...] = (
     "name", "description", "mpn", "vendor_sku", "manufacturer", "category", "unit_cost", "unit_price", "msrp", "active",
+    "vendor",
 )
+# Managed only when a template option says so (catalog_sync ``sync_inventory``), and never fingerprinted:
+# the fingerprint stays the product's (price_availability, which does not read stock, computes the same
+# one), and stock is the distributor's to set, so a changed quantity is never a person's edit to protect.
+STOCK_FIELDS: tuple[str, ...] = ("quantity_on_hand",)
+# Managed field → the PSA_PRODUCT column holding the id of the record that stores it.
+LOCATORS: dict[str, str] = {"quantity_on_hand": "inventory_id"}
+# The vendor a distributor's products get in the PSA (the canonical ``vendor`` value).
+DISTRIBUTOR_VENDORS: dict[str, str] = {"tdsynnex": "TD SYNNEX", "pax8": "Pax8", "crayon": "Crayon"}
+
+
+def fingerprint_fields(fields: tuple[str, ...]) -> tuple[str, ...]:
+    """The managed fields a fingerprint covers (all but the stock fields)."""
+    return tuple(field for field in fields if field not in STOCK_FIELDS)
 
 # One row per requested TD SYNNEX SKU (price_availability's extract).
 PNA_ROW: dict[str, str] = {
@@ -86,7 +115,9 @@ PLAN: dict[str, str] = {
     "match": "string",  # how the PSA product was found: xref | vendor_sku | mpn; missing for create
     "link": "boolean",  # True: a PSA product made by hand is linked by this row (xref is new)
     "save_xref": "boolean",  # True: upsert xref(source_key, psa_id, fingerprint) once this row is applied
-    **{f"desired_{field}": dtype for field, dtype in PSA_PRODUCT.items() if field != "psa_id"},
+    **{f"desired_{field}": dtype for field, dtype in PSA_PRODUCT.items()
+       if field != "psa_id" and field not in LOCATORS.values()},
+    # before_<locator>: the id of the record holding a managed field, set when that field is managed.
     **{f"before_{field}": dtype for field, dtype in PSA_PRODUCT.items() if field != "psa_id"},
 }
 

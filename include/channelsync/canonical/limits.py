@@ -1,8 +1,8 @@
 """Per-PSA field limits and the product fields each PSA actually stores.
 
 Shared by the quality suite (which warns about over-long text) and reconcile (which truncates it), so
-both agree on one set of numbers. Sources: shared/reference/psa-apis.md A.7 (Autotask Products, SOAP-era
-lengths) and shared/reference/connectwise-models.md (ConnectWise catalog_item / manufacturer).
+both agree on one set of numbers. Sources: docs/vendors/autotask.md §A.7 (Autotask Products, SOAP-era
+lengths) and docs/vendors/connectwise.md §B.7 (ConnectWise catalog_item / manufacturer).
 """
 
 from __future__ import annotations
@@ -45,8 +45,27 @@ CONNECTWISE_LIMITS = TextLimits(name=60, description=6000, mpn=50, vendor_sku=50
 AUTOTASK_FIELDS: tuple[str, ...] = PRODUCT_FIELDS
 CONNECTWISE_FIELDS: tuple[str, ...] = tuple(field for field in PRODUCT_FIELDS if field != "msrp")
 
-# ConnectWise's catalog limit as reported for TD SYNNEX Digital Bridge (distributor-apis.md marks it
-# unverified); reconcile refuses plans that would grow the PSA past ``CatalogOptions.max_products``.
+# Fields that joined the managed set after cross-reference fingerprints were first stored. A fingerprint
+# an older release stored without them still proves nobody edited the product since: reconcile accepts it
+# (and stores the current one), so adding a field does not turn every linked product into a conflict.
+ADDED_FIELDS: tuple[str, ...] = ("vendor",)
+
+
+def previous_fields(fields: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``fields`` as older releases fingerprinted them, or None when that is ``fields`` itself."""
+    older = tuple(field for field in fields if field not in ADDED_FIELDS)
+    return older if older != fields and older else None
+
+
+# Where channelsync can write on-hand stock (catalog_sync ``sync_inventory``). Autotask: quantityOnHand of
+# the product's InventoryItem at a configured location. ConnectWise: no — a catalog item carries no on-hand
+# quantity (its ``{id}/inventory`` and ``{identifier}/quantityOnHand`` children are read-only), stock is
+# kept per warehouse bin for Inventory-class items only (channelsync creates NonInventory items) and moves
+# only through procurement (receiving, inventory adjustments), which post to the books.
+STOCK_WRITABLE: dict[str, bool] = {"autotask": True, "connectwise": False}
+
+# ConnectWise's catalog limit as reported for TD SYNNEX Digital Bridge (docs/vendors/tdsynnex.md §1.13
+# marks it unverified); reconcile refuses plans that would grow the PSA past ``CatalogOptions.max_products``.
 CONNECTWISE_MAX_PRODUCTS = 20_000
 
 LIMITS_BY_PSA: dict[str, TextLimits] = {"autotask": AUTOTASK_LIMITS, "connectwise": CONNECTWISE_LIMITS}

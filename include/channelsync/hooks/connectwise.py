@@ -21,23 +21,22 @@ from channelsync.hooks.base import ChannelsyncHook
 
 
 class ConnectWiseHook(ChannelsyncHook):
-    conn_name_attr = "connectwise_conn_id"
     default_conn_name = "connectwise_default"
     conn_type = "connectwise"
-    hook_name = "ConnectWise PSA"
+    hook_name = "ConnectWise PSA (channelsync)"
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["schema", "port"],
-            "relabeling": {"host": "Site URL", "login": "Company+Public key", "password": "Private key"},
-            "placeholders": {"host": "https://api-na.myconnectwise.net",
-                             "extra": '{"client_id": "<GUID>", "company": "<company id>"}'},
-        }
+        return cls.form_field_behaviour()
 
-    def build_client(self, connection: Any) -> ConnectWiseClient:
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        return cls.form_widgets()
+
+    def make_client(self, connection: Any) -> ConnectWiseClient:
         extra = connection.extra_dejson or {}
-        return client_from_fields(connection.host or "", connection.login or "", connection.password or "", extra)
+        return client_from_fields(self.require_host(connection), connection.login or "", connection.password or "",
+                                  extra)
 
 
 def client_from_fields(host: str, login: str, password: str, extra: dict[str, Any]) -> ConnectWiseClient:

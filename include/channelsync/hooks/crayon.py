@@ -17,16 +17,23 @@ from channelsync.hooks.base import ChannelsyncHook
 
 
 class CrayonHook(ChannelsyncHook):
-    conn_name_attr = "crayon_conn_id"
     default_conn_name = "crayon_default"
     conn_type = "crayon"
-    hook_name = "Crayon Cloud-iQ"
+    hook_name = "Crayon Cloud-iQ (channelsync)"
 
-    def build_client(self, connection: Any) -> Any:
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return cls.form_field_behaviour()
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        return cls.form_widgets()
+
+    def make_client(self, connection: Any) -> Any:
         from channelsync.clients.crayon import CrayonClient
 
-        extra = connection.extra_dejson or {}
-        base_url = (connection.host or "").rstrip("/")
+        extra = self.require_extra(connection, "client_id", "client_secret")
+        base_url = self.require_host(connection).rstrip("/")
         if not base_url.lower().endswith("/api/v1"):
             base_url = f"{base_url}/api/v1"
         return CrayonClient(
@@ -35,5 +42,5 @@ class CrayonHook(ChannelsyncHook):
             client_secret=str(extra.get("client_secret", "")),
             username=connection.login or "",
             password=connection.password or "",
-            page_size=int(extra.get("page_size", 100)),
+            page_size=int(extra.get("page_size") or 100),
         )

@@ -18,16 +18,23 @@ from channelsync.hooks.base import ChannelsyncHook
 
 
 class Pax8Hook(ChannelsyncHook):
-    conn_name_attr = "pax8_conn_id"
     default_conn_name = "pax8_default"
     conn_type = "pax8"
-    hook_name = "Pax8"
+    hook_name = "Pax8 (channelsync)"
 
-    def build_client(self, connection: Any) -> Any:
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return cls.form_field_behaviour()
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        return cls.form_widgets()
+
+    def make_client(self, connection: Any) -> Any:
         from channelsync.clients.pax8 import DEFAULT_AUDIENCE, Pax8Client
 
         extra = connection.extra_dejson or {}
-        base_url = (connection.host or "").rstrip("/")
+        base_url = self.require_host(connection).rstrip("/")
         if not base_url.lower().endswith("/v1"):
             base_url = f"{base_url}/v1"
         return Pax8Client(
@@ -36,5 +43,5 @@ class Pax8Hook(ChannelsyncHook):
             client_secret=connection.password or "",
             audience=str(extra.get("audience") or DEFAULT_AUDIENCE),
             token_url=extra.get("token_url") or None,
-            page_size=int(extra.get("page_size", 200)),
+            page_size=int(extra.get("page_size") or 200),
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
+
+from channelsync.imports import load_object
 
 HOOKS: dict[str, str] = {
     "autotask": "channelsync.hooks.autotask:AutotaskHook",
@@ -16,5 +17,4 @@ HOOKS: dict[str, str] = {
 
 
 def hook_for(system: str) -> Any:
-    module_name, _, class_name = HOOKS[system].partition(":")
-    return getattr(import_module(module_name), class_name)
+    return load_object(HOOKS[system])

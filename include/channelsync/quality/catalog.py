@@ -1,15 +1,22 @@
 """The catalog suite: canonical CATALOG_ITEM rows before reconcile.
 
 Decisions (documented for the run report and the README):
-- Blocking (row quarantined): SKU present; SKU unique (EVERY occurrence of a duplicated SKU goes: which
-  one is right cannot be known); manufacturer part number present; cost present and ≥ 0; price (MSRP)
-  ≥ cost unless ``price_flagged`` (a missing MSRP is not checked: nothing to compare); currency present
-  and in the configured set; description present; category present and mapped; SKU / MPN text valid.
+- Blocking (row quarantined): the distributor record was readable (``parse_error`` missing: a flat-file
+  row with the wrong cell count, a numeric cell that is not a number; the row is reported with that
+  reason alone, see ``Expectation.exclusive``); SKU present; SKU unique (EVERY occurrence of a duplicated
+  SKU goes: which one is right cannot be known); manufacturer part number present; SKU and MPN no longer
+  than the PSA field (they are the lookup keys: never truncated, a cut key would match or create the
+  wrong product); cost present and ≥ 0; every number finite and storable (:func:`numbers_storable`);
+  price (MSRP) ≥ cost unless ``price_flagged`` (a missing MSRP is not checked: nothing to compare);
+  currency present and in the configured set; description present; category present and mapped; SKU /
+  MPN text valid.
 - Warning (row kept): name (``description``) or long description longer than the PSA allows
-  (reconcile truncates); descriptive text (description, long description, manufacturer) containing
-  U+FFFD or control characters, i.e. text that did not decode cleanly: cleaned (characters removed), not
-  failed — a product with a slightly garbled description is still worth syncing. SKU / MPN are NOT
-  cleaned: changing an identifier would break matching, so bad text there blocks.
+  (reconcile truncates); descriptive text (description, long description, manufacturer) that is UTF-8
+  read as cp1252 (mojibake such as ``CafÃ©``): repaired with ftfy, the warning says what changed;
+  descriptive text containing U+FFFD or control characters, i.e. text that did not decode cleanly:
+  cleaned (characters removed), not failed — a product with a slightly garbled description is still
+  worth syncing. SKU / MPN are NOT cleaned or repaired: changing an identifier would break matching, so
+  bad text there blocks.
 - Critical (run stops): no rows; a required column missing or of the wrong type.
 ``prepare`` strips text, turns empty strings into missing values and upper-cases currencies, so the
 rows handed on are the cleaned ones.
@@ -17,7 +24,8 @@ rows handed on are the cleaned ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,7 +33,15 @@ import numpy as np
 import pandas as pd
 
 from channelsync.canonical.limits import AUTOTASK_LIMITS
-from channelsync.quality.suite import HELPER_PREFIX, Expectation, Severity, Suite
+from channelsync.quality.suite import (
+    COUNT_MAX,
+    HELPER_PREFIX,
+    MONEY_MAX,
+    Expectation,
+    Severity,
+    Suite,
+    numbers_storable,
+)
 
 if TYPE_CHECKING:
     from channelsync.reconcile.catalog import CatalogOptions
@@ -45,6 +61,7 @@ TEXT_COLUMNS = (
     "category_code",
     "currency",
     "status",
+    "parse_error",
 )
 REQUIRED_TYPES = {
     **{column: TEXT_TYPES for column in TEXT_COLUMNS},
@@ -55,6 +72,15 @@ REQUIRED_TYPES = {
 # Replacement character (what undecodable bytes become) and C0 controls other than tab/newline/CR.
 BAD_TEXT = "[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 PRICE_UNLESS_FLAGGED = f"{HELPER_PREFIX}price_unless_flagged"
+# Numeric columns and the largest magnitude a PSA stores (weight is not written; the generic bound).
+NUMERIC_BOUNDS = {"cost": MONEY_MAX, "msrp": MONEY_MAX, "weight": MONEY_MAX, "quantity_available": COUNT_MAX}
+# Descriptive text repaired when it is mojibake; the helper column holds what was changed.
+REPAIRED_COLUMNS = ("description", "long_description", "manufacturer")
+REPAIRED = {column: f"{HELPER_PREFIX}repaired_{column}" for column in REPAIRED_COLUMNS}
+# UTF-8 read as cp1252: a lead byte (Â..ô) followed by what a continuation byte (0x80-0xBF) decodes to.
+# Only text with such a pair is handed to ftfy (which decides): legitimate French text has none.
+_CONTINUATIONS = sorted(set(bytes(range(0x80, 0xC0)).decode("cp1252", errors="replace")))
+MOJIBAKE = re.compile("[\u00c2-\u00f4][" + "".join(re.escape(c) for c in _CONTINUATIONS) + "]")
 
 
 @dataclass(frozen=True)
@@ -63,6 +89,10 @@ class CatalogSuiteOptions:
     mapped_categories: frozenset[str]  # distributor category codes that have a PSA category
     name_max: int = AUTOTASK_LIMITS.name  # PSA limit for the product name (canonical ``description``)
     description_max: int = AUTOTASK_LIMITS.description  # PSA limit for the long description
+    # PSA limits of the key fields (SKU → vendor SKU, MPN); over them the row is quarantined, never cut.
+    # The defaults are both PSAs' (Autotask and ConnectWise: 50).
+    sku_max: int = AUTOTASK_LIMITS.vendor_sku
+    mpn_max: int = AUTOTASK_LIMITS.mpn
 
     @classmethod
     def create(
@@ -72,12 +102,16 @@ class CatalogSuiteOptions:
         mapped_categories: Iterable[str],
         name_max: int,
         description_max: int,
+        sku_max: int = AUTOTASK_LIMITS.vendor_sku,
+        mpn_max: int = AUTOTASK_LIMITS.mpn,
     ) -> CatalogSuiteOptions:
         return cls(
             frozenset(c.strip().upper() for c in currencies),
             frozenset(mapped_categories),
             name_max,
             description_max,
+            sku_max,
+            mpn_max,
         )
 
     @classmethod
@@ -88,7 +122,36 @@ class CatalogSuiteOptions:
             mapped_categories=options.category_map,
             name_max=options.limits.name,
             description_max=options.limits.description,
+            sku_max=options.limits.vendor_sku,
+            mpn_max=options.limits.mpn,
         )
+
+
+def _shown(text: str, width: int = 40) -> str:
+    return repr(text if len(text) <= width else f"{text[:width]}...")
+
+
+def _change(before: str, after: str) -> str:
+    """``'CafÃ©' → 'Café'``, around the first change when the text is long."""
+    common = next((at for at, (b, a) in enumerate(zip(before, after, strict=False)) if b != a),
+                  min(len(before), len(after)))
+    start = max(0, common - 10)
+    lead = "..." if start else ""
+    return f"{lead}{_shown(before[start:])} → {lead}{_shown(after[start:])}"
+
+
+def _repaired(text: pd.Series) -> pd.Series:
+    """The ftfy repair of each value that is mojibake; missing where nothing was repaired."""
+    out = pd.Series(pd.NA, index=text.index, dtype="string")
+    candidates = text.str.contains(MOJIBAKE, na=False).to_numpy(dtype=bool)
+    if candidates.any():
+        import ftfy  # lazily, like GX: DAG files import this package
+
+        before = text[candidates]
+        after = before.map(ftfy.fix_encoding).astype("string")
+        changed = (after != before).to_numpy(dtype=bool, na_value=False)
+        out[before.index[changed]] = after[changed]
+    return out
 
 
 def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
@@ -103,7 +166,24 @@ def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
     data[PRICE_UNLESS_FLAGGED] = np.where(
         flagged, np.nan, pd.to_numeric(data["msrp"]).to_numpy(dtype="float64", na_value=np.nan)
     )
+    for column, helper in REPAIRED.items():
+        text = data[column].astype("string")
+        repaired = _repaired(text)
+        at = repaired.notna().to_numpy(dtype=bool)
+        details = pd.Series(pd.NA, index=data.index, dtype="string")
+        details[at] = [_change(b, a) for b, a in zip(text[at], repaired[at], strict=True)]
+        data[helper] = details
     return data
+
+
+def _repair_text(column: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def fix(rows: pd.DataFrame) -> pd.DataFrame:
+        fixed = rows.copy()
+        text = fixed[column].astype("string")
+        fixed[column] = _repaired(text).fillna(text)
+        return fixed
+
+    return fix
 
 
 def _clean_text(columns: tuple[str, ...]):  # type: ignore[no-untyped-def]
@@ -151,7 +231,24 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             )
             for column, types in REQUIRED_TYPES.items()
         ),
+        Expectation(
+            name="row parsed",
+            severity=blocking,
+            gx_type="ExpectColumnValuesToBeNull",
+            kwargs={"column": "parse_error"},
+            reason="row could not be parsed",
+            detail="parse_error",
+            exclusive=True,
+        ),
         _row("SKU present", blocking, "ExpectColumnValuesToNotBeNull", "SKU missing", column="sku"),
+        _row(
+            "SKU within PSA limit",
+            blocking,
+            "ExpectColumnValueLengthsToBeBetween",
+            f"key too long for the PSA field: SKU longer than {options.sku_max} characters (never truncated)",
+            column="sku",
+            max_value=options.sku_max,
+        ),
         _row("SKU unique", blocking, "ExpectColumnValuesToBeUnique", "duplicate SKU", column="sku"),
         _row(
             "SKU text valid",
@@ -167,6 +264,15 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             "ExpectColumnValuesToNotBeNull",
             "manufacturer part number missing",
             column="mpn",
+        ),
+        _row(
+            "MPN within PSA limit",
+            blocking,
+            "ExpectColumnValueLengthsToBeBetween",
+            "key too long for the PSA field: manufacturer part number longer than "
+            f"{options.mpn_max} characters (never truncated)",
+            column="mpn",
+            max_value=options.mpn_max,
         ),
         _row(
             "MPN text valid",
@@ -185,6 +291,7 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             column="cost",
             min_value=0,
         ),
+        *numbers_storable(NUMERIC_BOUNDS),
         _row(
             "price not below cost",
             blocking,
@@ -249,6 +356,18 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             max_value=options.description_max,
         ),
     ]
+    for column, helper in REPAIRED.items():  # before "text valid": U+FFFD is removed from the repaired text
+        expectations.append(
+            Expectation(
+                name=f"text repaired: {column}",
+                severity=warning,
+                gx_type="ExpectColumnValuesToBeNull",
+                kwargs={"column": helper},
+                reason=f"{column} was UTF-8 text read as cp1252 (mojibake); repaired",
+                fix=_repair_text(column),
+                detail=helper,
+            )
+        )
     for column in ("description", "long_description", "manufacturer"):
         expectations.append(
             Expectation(

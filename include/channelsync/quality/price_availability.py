@@ -4,7 +4,8 @@
   critical here: nothing linked yet (no catalog_sync so far) is a run with nothing to do; the extract
   itself refuses an answer with fewer rows than SKUs asked for.
 - Blocking (row quarantined, not written): SKU present; SKU unique; status in the known set; for Active
-  rows, cost present and ≥ 0 (Discontinued / Not found / Not authorized rows carry no price by design).
+  rows, cost present and ≥ 0 (Discontinued / Not found / Not authorized rows carry no price by design);
+  every number (cost, quantities) finite and storable (:func:`~channelsync.quality.suite.numbers_storable`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,17 @@ import pandas as pd
 
 from channelsync.canonical import PNA_STATUSES as STATUSES
 from channelsync.quality.catalog import NUMBER_TYPES, TEXT_TYPES
-from channelsync.quality.suite import HELPER_PREFIX, Expectation, Severity, Suite
+from channelsync.quality.suite import (
+    COUNT_MAX,
+    HELPER_PREFIX,
+    MONEY_MAX,
+    Expectation,
+    Severity,
+    Suite,
+    numbers_storable,
+)
 
+NUMERIC_BOUNDS = {"cost": MONEY_MAX, "quantity_available": COUNT_MAX, "on_order": COUNT_MAX}
 REQUIRED_TYPES = {
     "source_key": TEXT_TYPES,
     "sku": TEXT_TYPES,
@@ -58,6 +68,7 @@ def pna_suite() -> Suite:
              column=ACTIVE_COST_PRESENT),
         _row("cost not negative", blocking, "ExpectColumnValuesToBeBetween", "negative cost", column=ACTIVE_COST,
              min_value=0),
+        *numbers_storable(NUMERIC_BOUNDS),
     ]
     return Suite(name="price_availability", expectations=tuple(expectations), prepare=_prepare,
                  key_column="source_key")

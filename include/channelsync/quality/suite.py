@@ -10,6 +10,14 @@ The failing rows are found by GX itself (``result_format`` COMPLETE → ``unexpe
 an ephemeral context with a pandas data source. Rules GX cannot express per row get a *helper column*
 computed by the suite's ``prepare`` step (e.g. "price unless flagged"), which GX then checks; helper
 columns start with ``_q_`` and are dropped from the outputs.
+
+An expectation's reason is the same for every row unless it names a ``detail`` column: then each failing
+row's reason ends with that row's value (e.g. which cell could not be parsed, on which line; what text
+was repaired). An ``exclusive`` expectation reports a row that fails it with that failure alone: a row
+that could not be read fails most other rules as a mere consequence, and listing those would hide why.
+
+:func:`numbers_storable` gives every suite the same check of its numeric columns: finite and within
+what a PSA field can store (±Infinity, an overflowed ``1e401`` and absurd magnitudes are refused).
 """
 
 from __future__ import annotations
@@ -29,6 +37,10 @@ HELPER_PREFIX = "_q_"
 ROW_QUARANTINED = define(
     "QUALITY_ROW_QUARANTINED", "channelsync", "A row failed a blocking expectation and was not loaded"
 )
+# Bounds of :func:`numbers_storable`: money (cost, price, MSRP) beyond a trillion is no real price and more
+# than PSA currency fields are sure to hold; quantities are 32-bit integers in both PSAs.
+MONEY_MAX = 1e12
+COUNT_MAX = 2**31 - 1
 _names = itertools.count()
 
 
@@ -46,6 +58,27 @@ class Expectation:
     kwargs: Mapping[str, Any]
     reason: str  # per failing row, e.g. "duplicate SKU"
     fix: Callable[[pd.DataFrame], pd.DataFrame] | None = None  # warnings: cleans the rows that failed it
+    detail: str | None = None  # column whose value (when present) is appended to a failing row's reason
+    exclusive: bool = False  # a row failing it is reported with this failure only
+
+
+def numbers_storable(
+    bounds: Mapping[str, float], *, severity: Severity = Severity.BLOCKING
+) -> tuple[Expectation, ...]:
+    """One expectation per numeric column of ``bounds`` (column → largest magnitude a PSA can store, e.g.
+    :data:`MONEY_MAX`, :data:`COUNT_MAX`): the value is finite and within ±bound. Missing values pass
+    (presence is a rule of its own). A float column cannot tell NaN from missing: a reader that meets a
+    ``NaN`` cell must refuse it itself (the TD SYNNEX flat-file client does)."""
+    return tuple(
+        Expectation(
+            name=f"number storable: {column}",
+            severity=severity,
+            gx_type="ExpectColumnValuesToBeBetween",
+            kwargs={"column": column, "min_value": -bound, "max_value": bound},
+            reason=f"{column} is not a finite number within ±{bound:,.0f} (more than a PSA can store)",
+        )
+        for column, bound in bounds.items()
+    )
 
 
 @dataclass(frozen=True)
@@ -131,11 +164,18 @@ class _Result:
 
 
 def _run(frame: pd.DataFrame, expectations: list[Expectation], suite_name: str) -> list[_Result]:
-    """Run ``expectations`` on ``frame`` (positional index) in one GX validation."""
+    """Run ``expectations`` on ``frame`` (positional index) in one GX validation.
+
+    GX stays quiet: its INFO loggers at WARNING and no progress bars (``channelsync/logs.py``), so the
+    task log holds the stage's summary, not GX's registries and tqdm bars logged as ERROR."""
+    from channelsync.logs import quiet_loggers, without_progress_bars
+
+    quiet_loggers("great_expectations")  # before the import: it logs its registries
     import great_expectations as gx  # lazily: 3 s import, and DAG files must parse fast
     import great_expectations.expectations as gxe
 
-    context = gx.get_context(mode="ephemeral")
+    quiet_loggers("great_expectations")  # after: some of its modules set their own level on import
+    context = without_progress_bars(gx.get_context(mode="ephemeral"))
     unique = f"{suite_name}_{next(_names)}"
     batch = (
         context.data_sources.add_pandas(f"ds_{unique}")
@@ -166,6 +206,18 @@ def _run(frame: pd.DataFrame, expectations: list[Expectation], suite_name: str) 
             )
         )
     return results
+
+
+def _reasons(expectation: Expectation, positions: np.ndarray, data: pd.DataFrame) -> np.ndarray:
+    """The reason of each failing row: the expectation's, followed by the row's detail when it has one."""
+    reasons = np.full(len(positions), expectation.reason, dtype=object)
+    if expectation.detail is None or not len(positions):
+        return reasons
+    details = data[expectation.detail].astype("string").to_numpy(dtype=object, na_value=None)[positions]
+    for at, detail in enumerate(details):
+        if detail:
+            reasons[at] = f"{expectation.reason}: {detail}"
+    return reasons
 
 
 def _critical(frame: pd.DataFrame, suite: Suite) -> None:
@@ -201,9 +253,15 @@ def validate(frame: pd.DataFrame, suite: Suite) -> ValidationOutcome:
             "position": np.concatenate([r.positions for r in results]) if results else np.array([], np.int64),
             "expectation": np.repeat([e.name for e in rows], [len(r.positions) for r in results]),
             "severity": np.repeat([str(e.severity) for e in rows], [len(r.positions) for r in results]),
-            "reason": np.repeat([e.reason for e in rows], [len(r.positions) for r in results]),
+            "reason": np.concatenate([_reasons(e, r.positions, data) for e, r in zip(rows, results, strict=True)])
+            if results
+            else np.array([], dtype=object),
         }
     )
+    exclusive = [e.name for e in rows if e.exclusive]
+    if exclusive and len(failures):
+        sole = failures["expectation"].isin(exclusive).to_numpy(dtype=bool)
+        failures = failures[sole | ~failures["position"].isin(failures["position"][sole]).to_numpy(dtype=bool)]
     blocking = failures[failures["severity"] == Severity.BLOCKING]
     bad = np.zeros(len(data), dtype=bool)
     bad[blocking["position"].to_numpy(dtype=np.int64)] = True

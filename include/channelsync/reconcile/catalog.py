@@ -23,8 +23,16 @@ Rules, in order:
 4. **Guards.** :class:`MassDeactivationRefused` when deactivations exceed ``max_deactivate_share`` of the
    linked products; :class:`ProductLimitExceeded` when existing + created would pass ``max_products``.
 
+The product's default vendor (``vendor``: "TD SYNNEX") is a managed field like the others: a missing or
+wrong vendor row is an ``update`` of that field. Stock (``quantity_on_hand``) is managed only when
+``fields`` include it (catalog_sync ``sync_inventory``); it is compared and written but not fingerprinted
+(:data:`~channelsync.canonical.STOCK_FIELDS`), and a missing distributor quantity leaves the PSA's alone.
+A fingerprint stored before a field joined the managed set (:data:`~channelsync.canonical.limits.ADDED_FIELDS`)
+still counts as "not edited" when it matches the PSA's values over the older field set.
+
 Idempotency keys (deterministic, readable in the ledger, no second hash per row):
-- update / deactivate: ``"{key_prefix}:{op}:{source_key}:{psa_id}:{fingerprint[:32]}"``;
+- update / deactivate: ``"{key_prefix}:{op}:{source_key}:{psa_id}:{fingerprint[:32]}"``, plus
+  ``":q{quantity}"`` when stock is managed (the fingerprint does not cover it);
 - create: ``"{key_prefix}:create:{source_key}:new"`` (``…:replaces-{old psa_id}`` when re-creating a
   product that vanished). No fingerprint on purpose: if prices move between a crashed run and its
   rerun, the create must still be recognised as the same operation, or it would be sent twice.
@@ -46,13 +54,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from channelsync.canonical import STOCK_FIELDS, fingerprint_fields
 from channelsync.canonical.limits import (
     AUTOTASK_FIELDS,
     AUTOTASK_LIMITS,
     FIELDS_BY_PSA,
     LIMITS_BY_PSA,
     MAX_PRODUCTS_BY_PSA,
+    STOCK_WRITABLE,
     TextLimits,
+    previous_fields,
 )
 from channelsync.reconcile.arrow import duplicated_values, index_in, is_in, strings
 from channelsync.reconcile.assemble import MATCHES, OP, assemble
@@ -81,14 +92,23 @@ class CatalogOptions:
     money_decimals: int = 2
 
     @classmethod
-    def for_psa(cls, psa: str, **options: Any) -> CatalogOptions:
-        """Options with the PSA's text limits, managed fields and product limit ("autotask" | "connectwise")."""
+    def for_psa(cls, psa: str, *, manage_stock: bool = False, **options: Any) -> CatalogOptions:
+        """Options with the PSA's text limits, managed fields and product limit ("autotask" | "connectwise").
+
+        ``manage_stock``: also manage ``quantity_on_hand`` (refused for a PSA whose stock cannot be written).
+        """
+        if manage_stock and not STOCK_WRITABLE[psa]:
+            raise ValueError(f"{psa} has no writable on-hand quantity: stock cannot be synced to it")
         defaults = {
             "limits": LIMITS_BY_PSA[psa],
-            "fields": FIELDS_BY_PSA[psa],
+            "fields": FIELDS_BY_PSA[psa] + (STOCK_FIELDS if manage_stock else ()),
             "max_products": MAX_PRODUCTS_BY_PSA[psa],
         }
         return cls(**{**defaults, **options})
+
+    @property
+    def fingerprint_fields(self) -> tuple[str, ...]:
+        return fingerprint_fields(self.fields)
 
     def with_overrides(self, **changes: Any) -> CatalogOptions:
         return replace(self, **changes)
@@ -119,6 +139,28 @@ def _fingerprints(frame: pd.DataFrame, fields: tuple[str, ...]) -> np.ndarray:
     return np.array(fingerprint_normalised(normalise_frame(frame, fields), fields), dtype=object)
 
 
+def _edited(stored: np.ndarray, current: np.ndarray, psa_rows: pd.DataFrame, fields: tuple[str, ...]) -> np.ndarray:
+    """Whether a person changed the product since channelsync stored ``stored`` (None: never linked).
+
+    A stored fingerprint equal to the PSA's values over the fields older releases fingerprinted
+    (:func:`previous_fields`) is not an edit either; only the (few) mismatching rows are hashed again.
+    """
+    edited = (stored != None) & (stored != current)  # noqa: E711
+    older = previous_fields(fields)
+    suspects = np.flatnonzero(edited)
+    if older is not None and len(suspects):
+        legacy = _fingerprints(psa_rows.iloc[suspects], older)
+        edited[suspects[stored[suspects] == legacy]] = False
+    return edited
+
+
+def _stock_keys(quantity: pd.Series) -> np.ndarray:
+    """``":q<n>"`` per row (``":q"`` when missing): the part of an update's key its fingerprint lacks."""
+    values = pd.array(quantity, dtype="Int64")
+    text = pd.Series(values).astype("string").fillna("")
+    return (":q" + text).to_numpy(dtype=object)
+
+
 def _top_categories(created: pd.DataFrame, top: int = 5) -> list[tuple[str, int]]:
     labels = created["category_code"].fillna("(none)").astype("string")
     mapped = created["category"].astype("string")
@@ -142,6 +184,7 @@ def build_catalog_plan(
     their products are not deactivated although the items are missing from ``desired``.
     """
     fields = options.fields
+    fp_fields = options.fingerprint_fields
     held_keys = list(held or [])
     catalog = desired.reset_index(drop=True)
     if held_keys:
@@ -202,11 +245,15 @@ def build_catalog_plan(
     psa_norm = normalise_frame(matched_psa, fields)
     bits = np.zeros(count, dtype=np.int64)
     bits[matched] = _changed_bits(desired_norm, psa_norm, fields)
-    psa_fp = np.array(fingerprint_normalised(psa_norm, fields), dtype=object)
+    for name in STOCK_FIELDS:
+        if name in fields:  # no quantity from the distributor: the PSA's is left alone
+            unknown = matched_products[name].isna().to_numpy(dtype=bool)
+            bits[matched[unknown]] &= ~np.int64(1 << fields.index(name))
+    psa_fp = np.array(fingerprint_normalised(psa_norm, fp_fields), dtype=object)
     desired_fp = np.full(count, None, dtype=object)
-    desired_fp[matched] = fingerprint_normalised(desired_norm, fields)
+    desired_fp[matched] = fingerprint_normalised(desired_norm, fp_fields)
     edited = np.zeros(count, dtype=bool)
-    edited[matched] = (stored_fp[matched] != None) & (stored_fp[matched] != psa_fp)  # noqa: E711
+    edited[matched] = _edited(stored_fp[matched], psa_fp, matched_psa, fp_fields)
     blocked = edited & (not options.distributor_wins)
     active_bit = 1 << fields.index("active") if "active" in fields else 0
     has_psa = psa_pos >= 0
@@ -236,7 +283,7 @@ def build_catalog_plan(
     closing_rows = np.flatnonzero(closing)
     closing_after = _deactivated(psa.iloc[psa_pos[closing_rows]])
     if len(closing_rows):
-        desired_fp[closing_rows] = _fingerprints(closing_after, fields)
+        desired_fp[closing_rows] = _fingerprints(closing_after, fp_fields)
 
     # --- products gone from the catalog ----------------------------------------------------------------
     held_mask = is_in(xref["source_key"], held_keys) if held_keys else np.zeros(len(xref), dtype=bool)
@@ -244,9 +291,9 @@ def build_catalog_plan(
     gone = gone[psa_active[xref_psa_pos[gone]]]  # already inactive: nothing to do
     gone_pos = xref_psa_pos[gone]
     gone_after = _deactivated(psa.iloc[gone_pos])
-    gone_fp = _fingerprints(gone_after, fields)
-    current_gone_fp = _fingerprints(psa.iloc[gone_pos], fields)
-    gone_edited = (xref_fps[gone] != None) & (xref_fps[gone] != current_gone_fp)  # noqa: E711
+    gone_fp = _fingerprints(gone_after, fp_fields)
+    current_gone_fp = _fingerprints(psa.iloc[gone_pos], fp_fields)
+    gone_edited = _edited(xref_fps[gone], current_gone_fp, psa.iloc[gone_pos], fp_fields)
     gone_op = np.where(gone_edited & (not options.distributor_wins), OP["conflict"], OP["deactivate"])
 
     # --- guards --------------------------------------------------------------------------------------------
@@ -270,6 +317,11 @@ def build_catalog_plan(
     # are (no 1M-row take, patch or concat).
     normal_mask = (op >= 0) & ~closing  # unlinked discontinued items and closing rows leave this block
     order = np.concatenate([np.flatnonzero(normal_mask), closing_rows])
+    key_suffix = None
+    if any(name in fields for name in STOCK_FIELDS):  # in row order: the blocks' desired quantities
+        key_suffix = _stock_keys(pd.concat([
+            products["quantity_on_hand"].iloc[np.flatnonzero(normal_mask)], closing_after["quantity_on_hand"],
+            gone_after["quantity_on_hand"]], ignore_index=True))
     gone_reason = np.where(
         gone_op == OP["conflict"],
         "gone from the catalog, but changed in the PSA since the last sync; not deactivated",
@@ -295,6 +347,7 @@ def build_catalog_plan(
         ],
         fields=fields,
         key_prefix=options.key_prefix,
+        key_suffix=key_suffix,
     )
     notes = [f"{len(vanished)} linked PSA product(s) no longer exist; re-matched or re-created"]
     return CatalogPlan(frame=frame, fields=fields, notes=notes if len(vanished) else [])

@@ -5,7 +5,11 @@
   the PSA's :class:`~channelsync.canonical.limits.TextLimits` (the quality suite warned about them);
 - category ← ``options.category_map[category_code]`` (unmapped → missing; the suite quarantines those);
 - unit_cost, msrp ← converted to the target currency and rounded to cents; unit_price ← markup rules;
-- active ← status is "Active" (a missing status counts as Active: the flat file has no status column).
+- active ← status is "Active" (a missing status counts as Active: the flat file has no status column);
+- vendor ← the distributor's company (``DISTRIBUTOR_VENDORS``: tdsynnex → "TD SYNNEX"): its vendor row is
+  part of the product's desired state;
+- quantity_on_hand ← ``quantity_available`` (negative → 0; missing stays missing: the PSA's is kept). Only
+  compared and written when the planner manages stock (``CatalogOptions.fields``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from channelsync.canonical import DISTRIBUTOR_VENDORS
 from channelsync.reconcile.arrow import clean, lookup
 from channelsync.reconcile.fingerprint import WHITESPACE
 from channelsync.reconcile.pricing import conversion_rates, convert, unit_prices
@@ -35,6 +40,8 @@ REQUIRED_COLUMNS = (
     "msrp",
     "currency",
     "status",
+    "distributor",
+    "quantity_available",
 )
 
 
@@ -72,6 +79,10 @@ def desired_products(catalog: pd.DataFrame, options: CatalogOptions) -> pd.DataF
             "unit_price": unit_prices(unit_cost, msrp, category_codes, options.markup, options.money_decimals),
             "msrp": msrp,
             "active": pd.array(np.asarray(status.str.lower() == "active", dtype=bool), dtype="boolean"),
+            "vendor": pd.array(lookup(clean_text(catalog["distributor"]).str.lower(), DISTRIBUTOR_VENDORS,
+                                      pa.large_string()), dtype="string"),
+            "quantity_on_hand": pd.to_numeric(catalog["quantity_available"], errors="coerce").astype("Int64").clip(
+                lower=0),
         },
         index=catalog.index,
     )

@@ -36,7 +36,7 @@ SEPARATOR = "\x1f"
 # An explicit set (not str.strip()'s or Arrow's idea of whitespace) so both code paths agree exactly.
 WHITESPACE = " \t\n\r\x0b\x0c\u00a0"
 
-_KIND_BY_DTYPE: dict[str, Kind] = {"string": "text", "float64": "number", "boolean": "flag"}
+_KIND_BY_DTYPE: dict[str, Kind] = {"string": "text", "float64": "number", "Int64": "number", "boolean": "flag"}
 FIELD_KINDS: dict[str, Kind] = {field: _KIND_BY_DTYPE[dtype] for field, dtype in PSA_PRODUCT.items()}
 
 

@@ -6,12 +6,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from channelsync import settings
 from channelsync.config import IntegrationConfig
+from channelsync.templates.options_common import TemplateOptions
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+    from channelsync.state.ledger import Target
 
 # (system, conn_id) → a plain client. The default builds it through the system's Airflow hook.
 ClientFactory = Callable[[str, str], Any]
@@ -22,6 +26,7 @@ def client_from_connection(system: str, connection: Any, *, state_url: str | Non
 
     ``tdsynnex_flatfile`` is the daily catalog file, reached with the XML connection's login; Ion's
     rotated refresh tokens must outlive the task, so they live in the state store when there is one.
+    Autotask's thread limit is held across processes with the state store's leases when there is one.
     """
     from channelsync.hooks.registry import hook_for
 
@@ -33,6 +38,8 @@ def client_from_connection(system: str, connection: Any, *, state_url: str | Non
 
         hook.token_store = StateTokenStore(state_url, system=system, account=connection.conn_id,
                                            initial=connection.extra_dejson.get("refresh_token"))
+    if system == "autotask" and state_url:
+        hook.state_url = state_url
     return hook.build_client(connection)
 
 
@@ -47,7 +54,7 @@ def hook_client_factory(system: str, conn_id: str) -> Any:
 class RunContext:
     integration: IntegrationConfig
     template: str
-    options: BaseModel
+    options: TemplateOptions
     run_key: str
     preview: bool = False
     state_url: str = field(default_factory=settings.state_url)
@@ -56,9 +63,18 @@ class RunContext:
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     @property
-    def staging(self) -> Path:
+    def staging(self) -> ObjectStoragePath:
+        """The run's staging folder on object storage (``runs/staging.py``): shared by its tasks,
+        wherever they run."""
+        from channelsync.runs.staging import run_folder
+
+        return run_folder(self.integration.name, self.template, self.run_key)
+
+    @property
+    def scratch(self) -> Path:
+        """A local folder of this task for files a client must have on disk (a downloaded catalog)."""
         safe_key = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.run_key)[:150]
-        path = settings.staging_dir() / self.integration.name / self.template / safe_key
+        path = settings.home() / "scratch" / self.integration.name / self.template / safe_key
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -71,6 +87,14 @@ class RunContext:
 
     def psa_client(self) -> Any:
         return self.client(self.integration.psa.system, self.integration.psa.conn_id)
+
+    def psa_target(self) -> Target:
+        """The PSA tenant this run writes to: the scope of exactly-once writes (not the integration)."""
+        from channelsync.state.ledger import Target
+
+        psa = self.integration.psa
+        tenant = getattr(self.psa_client(), "tenant_id", None)
+        return Target(system=psa.system, tenant=str(tenant) if tenant else f"{psa.system}:{psa.conn_id}")
 
     def api_calls(self) -> dict[str, int]:
         """Calls sent by every client this context built (attempts included)."""

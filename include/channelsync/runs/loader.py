@@ -1,21 +1,24 @@
-"""Apply planned operations exactly once: the ledger records each before it is sent and marks it after.
+"""Apply planned operations exactly once, through the ledger (``state/ledger.py``).
 
-Shared by every template: a template turns its plan into :class:`Operation` objects and gives an
-:class:`OperationExecutor` that knows the PSA. This module owns the rules:
+Shared by every template and every target (a PSA or a distributor): a template turns its plan into
+:class:`Operation` objects and gives an :class:`OperationExecutor` that knows the target. The rules:
 
-- an operation already marked *applied* in this run (an earlier attempt of the task, or a crash
-  before the report) is not sent again; a later run re-plans from the PSA's state instead;
-- a create that may have reached the PSA without an answer (``OutcomeUnknownError``), or that an
-  earlier attempt left *pending* (a crash between sending and marking), is resolved by looking the
-  record up by its natural key, never by sending it again blindly; an update or deactivation sets
+- workers claim operations a chunk at a time, just before sending them, so a claim is held only
+  while it is being worked on and two integrations writing one tenant share the work instead of
+  doubling it;
+- an operation found *applied* is never sent again: by this run (an earlier attempt) it keeps its
+  outcome; by another run or integration a create becomes *linked* to the record it made, and any
+  other operation *unchanged*;
+- one that an earlier attempt (or a run that died) may have sent is *uncertain*: a create is looked
+  up in the target by its natural key before anything is sent; an update or deactivation sets
   absolute values, so it is simply sent again;
-- fatal errors fail that item only (the run goes on, status Warning); retriable errors that
-  outlived the client's retries are counted so the load task fails and Airflow retries it;
+- one that another live run holds right now is waited for, then decided again;
+- fatal errors, and writes that cannot even be built from their data, fail that item only (the run
+  goes on, status Warning); retriable errors that outlived the client's retries are counted so the
+  load task fails and Airflow retries it;
 - a spent API budget (:class:`QuotaExhausted`) stops sending: the operations not yet sent are
-  reported *deferred* and the next run plans them again;
-- so does a PSA that stops answering (``CIRCUIT_BREAKER`` retriable failures in a row): the task then
-  fails fast and Airflow retries it later, instead of every remaining operation waiting out its own
-  retries.
+  reported *deferred* and the next run plans them again; so does a target that stops answering
+  (``CIRCUIT_BREAKER`` retriable failures in a row): the task then fails fast and Airflow retries it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -36,38 +40,52 @@ from channelsync.errors import (
     RetriableApiError,
     define,
 )
+from channelsync.runs import outcomes
 from channelsync.runs.steps import ItemOutcome, LoadSummary
-from channelsync.state.repository import Ledger
+from channelsync.state.ledger import Claim, Ledger, LedgerEntry, Scope
 
 log = logging.getLogger(__name__)
 
 CIRCUIT_BREAKER = 10
+CLAIM_CHUNK = 50
 LOAD_CIRCUIT_OPEN = define("LOAD_CIRCUIT_OPEN", "channelsync",
-                           "The PSA failed too many operations in a row; the rest were not sent this attempt")
-OUTCOME_OF_OP = {"create": "created", "update": "updated", "deactivate": "deactivated", "link": "linked"}
+                           "The target failed too many operations in a row; the rest were not sent this attempt")
+WRITE_NOT_BUILT = define("WRITE_NOT_BUILT", "channelsync",
+                         "The write could not be built or sent from this item's data; only this item failed")
+HELD_BY_OTHER_RUN = define("HELD_BY_OTHER_RUN", "channelsync",
+                           "Another run (maybe of another integration on the same target) is writing this "
+                           "item right now; a later attempt finds its result")
 
 
 @dataclass(frozen=True)
 class Operation:
-    key: str  # idempotency key
-    op: str  # create | update | deactivate | link
+    """One planned write, as every template hands it to the loader."""
+
+    key: str  # idempotency key (unique within its scope and target)
+    op: str  # create | update | deactivate | link | a template's own (post, submit)
     source_key: str
-    psa_id: str | None
+    target_id: str | None  # the record written, when known before sending
     fields: dict[str, Any]  # the values to write (template-neutral names)
     changed_fields: list[str] = field(default_factory=list)
-    fingerprint: str = ""  # of the values the PSA holds after this operation
+    fingerprint: str = ""  # of the values the target holds after this operation
+    scope: Scope = "run"  # "tenant": never sent twice, whatever run or integration carries it
+    before: dict[str, Any] = field(default_factory=dict)  # target's values of changed_fields (for reports)
+
+    @property
+    def entry(self) -> LedgerEntry:
+        return LedgerEntry(self.key, self.scope, self.op, self.source_key, self.target_id)
 
 
 class OperationExecutor(Protocol):
     entity_type: str
-    psa_system: str
+    psa_system: str  # the target system's name (kept for the PSA adapters that came first)
 
     def execute(self, operation: Operation) -> str:
-        """Send the operation; return the PSA id of the record it wrote."""
+        """Send the operation; return the id of the record it wrote."""
         ...
 
     def resolve_unknown(self, operation: Operation) -> str | None:
-        """For a create whose answer was lost: the PSA id if the record is found, else None."""
+        """For a create whose answer was lost: the id if the record is found in the target, else None."""
         ...
 
 
@@ -76,117 +94,198 @@ def apply_operations(
     executor: OperationExecutor,
     ledger: Ledger,
     *,
-    run_id: int,
     concurrency: int,
+    op_outcomes: Mapping[str, str] = outcomes.DEFAULT_OP_OUTCOMES,
+    wait_for_others_s: float = 120.0,
 ) -> LoadSummary:
-    earlier = ledger.statuses(run_id, [op.key for op in operations])
-    applied_before = {key for key, status in earlier.items() if status == "applied"}
-    # Sent by an earlier attempt that died before marking it: the PSA may have it already.
-    uncertain = {key for key, status in earlier.items() if status in ("pending", "unknown")}
-    to_send = [op for op in operations if op.key not in applied_before]
-    ledger.record_pending(
-        run_id, [{"idempotency_key": op.key, "op": op.op, "source_key": op.source_key, "psa_id": op.psa_id}
-                 for op in to_send],
-    )
-    outcomes = [
-        ItemOutcome(op.source_key, OUTCOME_OF_OP[op.op], op.psa_id, op.changed_fields,
-                    warnings=["applied by an earlier attempt; not sent again"])
-        for op in operations if op.key in applied_before
-    ]
-    log.info("load: %d operations, %d already applied, %d to send with %d worker(s)",
-             len(operations), len(applied_before), len(to_send), concurrency)
-    stop = _StopSignal()
-    marks = _MarkBuffer(ledger, run_id)
-    try:
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load") as pool:
-            results = list(pool.map(
-                lambda op: _apply_one(op, executor, marks, run_id, stop, op.key in uncertain), to_send))
-    finally:
-        marks.flush()
-    outcomes.extend(outcome for outcome, _ in results)
-    return LoadSummary(outcomes=outcomes, retriable_failures=sum(1 for _, retriable in results if retriable))
+    unknown = sorted({op.op for op in operations} - set(op_outcomes))
+    if unknown:
+        raise ValueError(f"operations {unknown} have no declared outcome (the template's op_outcomes)")
+    session = _Session(executor, ledger, op_outcomes)
+    log.info("load: %d operations for %s (tenant %s) with %d worker(s)", len(operations), ledger.target.system,
+             ledger.target.tenant, concurrency)
+    pending: list[Operation] = list(operations)
+    deadline = time.monotonic() + wait_for_others_s
+    while pending:
+        session.run(pending, concurrency)
+        pending = session.take_held()
+        if pending:
+            if time.monotonic() >= deadline or session.stop.code is not None:
+                session.defer_held(pending)
+                break
+            log.info("load: %d operation(s) held by another run; waiting for it", len(pending))
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    return session.summary()
 
 
-def _apply_one(
-    op: Operation, executor: OperationExecutor, ledger: _MarkBuffer, run_id: int, stop: _StopSignal, uncertain: bool
-) -> tuple[ItemOutcome, bool]:
-    """Returns the item's outcome and whether it failed in a way worth retrying."""
-    if stop.code is not None:
-        return ItemOutcome(op.source_key, "deferred", op.psa_id, op.changed_fields, error_code=stop.code,
-                           error_message=f"not sent ({stop.code}); a later attempt or run sends it"), stop.retriable
-    outcome, retriable = _send(op, executor, ledger, run_id, stop, uncertain)
-    if stop.count(failed=retriable) >= CIRCUIT_BREAKER and stop.raise_once(LOAD_CIRCUIT_OPEN, retriable=True):
-        log.error("%d operations in a row failed on an unreachable PSA: not sending the rest this attempt",
-                  CIRCUIT_BREAKER)
-    return outcome, retriable
+class _Session:
+    """One attempt's state: outcomes so far, the marks not yet flushed, the stop signal."""
 
+    def __init__(self, executor: OperationExecutor, ledger: Ledger, op_outcomes: Mapping[str, str]) -> None:
+        self.executor, self.ledger, self.op_outcomes = executor, ledger, op_outcomes
+        self.stop = _StopSignal()
+        self.marks = _MarkBuffer(ledger)
+        self.results: list[tuple[ItemOutcome, bool]] = []
+        self._held: list[Operation] = []
+        self._lock = threading.Lock()
 
-def _send(
-    op: Operation, executor: OperationExecutor, ledger: _MarkBuffer, run_id: int, stop: _StopSignal, uncertain: bool
-) -> tuple[ItemOutcome, bool]:
-    try:
-        found = _look_up(op, executor) if uncertain and op.op == "create" else None
-        if found is not None:
-            log.warning("create %s: an earlier attempt wrote it (id %s); not sent again", op.source_key, found)
-        psa_id = found or _execute_once_more_if_idempotent(op, executor)
-    except QuotaExhausted as exc:
-        if stop.raise_once(exc.code):
-            log.warning("API budget spent (%s): the remaining operations are deferred to the next run", exc)
-        return ItemOutcome(op.source_key, "deferred", op.psa_id, op.changed_fields, error_code=exc.code,
-                           error_message=str(exc)), False
-    except OutcomeUnknownError as exc:
+    def run(self, operations: Sequence[Operation], concurrency: int) -> None:
+        work = _ClaimQueue(operations, self.ledger)
         try:
-            psa_id = _look_up(op, executor)  # type: ignore[assignment]
-        except ChannelsyncError as lookup_error:
-            return _failed(op, ledger, run_id, lookup_error, status="unknown"), True
-        if psa_id is None:
-            # Not found: the write did not happen. Retrying the task sends it again (it is still pending).
-            return _failed(op, ledger, run_id, exc, status="unknown"), True
-        log.warning("%s %s: the answer was lost but the write is in the PSA (id %s)", op.op, op.source_key, psa_id)
-    except RetriableApiError as exc:
-        return _failed(op, ledger, run_id, exc, status="failed"), True
-    except (FatalApiError, ChannelsyncError) as exc:
-        return _failed(op, ledger, run_id, exc, status="failed"), False
-    ledger.applied(op.key, psa_id, {"psa_system": executor.psa_system, "entity_type": executor.entity_type,
-                                     "source_key": op.source_key, "psa_id": psa_id, "fingerprint": op.fingerprint})
-    return ItemOutcome(op.source_key, OUTCOME_OF_OP[op.op], psa_id, op.changed_fields), False
+            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load") as pool:
+                for future in [pool.submit(self._worker, work) for _ in range(max(1, concurrency))]:
+                    future.result()
+        finally:
+            self.marks.flush()
+
+    def _worker(self, work: _ClaimQueue) -> None:
+        while (item := work.next()) is not None:
+            op, claim = item
+            result = self._handle(op, claim)
+            if result is not None:
+                with self._lock:
+                    self.results.append(result)
+
+    def _handle(self, op: Operation, claim: Claim) -> tuple[ItemOutcome, bool] | None:
+        if claim.state == "applied":
+            return self._already_applied(op, claim), False
+        if claim.state == "held":
+            with self._lock:
+                self._held.append(op)
+            return None
+        if self.stop.code is not None:
+            self.ledger.release([op.entry])
+            return _deferred(op, self.stop.code), self.stop.retriable
+        outcome, retriable = self._send(op, uncertain=claim.state == "uncertain")
+        if self.stop.count(failed=retriable) >= CIRCUIT_BREAKER and \
+                self.stop.raise_once(LOAD_CIRCUIT_OPEN, retriable=True):
+            log.error("%d operations in a row failed on an unreachable target: not sending the rest this attempt",
+                      CIRCUIT_BREAKER)
+        return outcome, retriable
+
+    def _already_applied(self, op: Operation, claim: Claim) -> ItemOutcome:
+        if claim.run_id == self.ledger.run_id:
+            return ItemOutcome(op.source_key, self.op_outcomes[op.op], claim.target_id, op.changed_fields,
+                               warnings=["applied by an earlier attempt of this run; not sent again"])
+        by = f"{claim.integration} (run {claim.run_id})"
+        if op.op == "create" and claim.target_id is not None:
+            # Someone else made it (another integration on this tenant): link to it, write nothing.
+            self.ledger.link([self._xref(op, claim.target_id)])
+            return ItemOutcome(op.source_key, outcomes.LINKED.name, claim.target_id, [],
+                               warnings=[f"created by {by}; linked, not created again"])
+        return ItemOutcome(op.source_key, outcomes.UNCHANGED.name, claim.target_id, [],
+                           warnings=[f"already applied by {by}; not sent again"])
+
+    def _send(self, op: Operation, *, uncertain: bool) -> tuple[ItemOutcome, bool]:
+        try:
+            found = self.executor.resolve_unknown(op) if uncertain and op.op == "create" else None
+            if found is not None:
+                log.warning("create %s: an earlier attempt wrote it (id %s); not sent again", op.source_key, found)
+            target_id = found or self._execute_once_more_if_idempotent(op)
+        except QuotaExhausted as exc:
+            if self.stop.raise_once(exc.code):
+                log.warning("API budget spent (%s): the remaining operations are deferred to the next run", exc)
+            self.ledger.release([op.entry])
+            return _deferred(op, exc.code, str(exc)), False
+        except OutcomeUnknownError as exc:
+            try:
+                target_id = self.executor.resolve_unknown(op)  # type: ignore[assignment]
+            except ChannelsyncError as lookup_error:
+                return self._failed(op, lookup_error, status="unknown"), True
+            if target_id is None:
+                # Not found (or an update): a retried attempt decides again, as an uncertain operation.
+                return self._failed(op, exc, status="unknown"), True
+            log.warning("%s %s: the answer was lost but the write is in the target (id %s)", op.op, op.source_key,
+                        target_id)
+        except RetriableApiError as exc:
+            return self._failed(op, exc, status="failed"), True
+        except (FatalApiError, ChannelsyncError) as exc:
+            return self._failed(op, exc, status="failed"), False
+        except Exception as exc:
+            error = ChannelsyncError(f"{type(exc).__name__}: {exc}", code=WRITE_NOT_BUILT)
+            # "unknown", not "failed": whether anything reached the target is not known, so any later
+            # attempt reads the target before sending again.
+            return self._failed(op, error, status="unknown"), False
+        self.marks.applied(op.entry, target_id, self._xref(op, target_id))
+        return ItemOutcome(op.source_key, self.op_outcomes[op.op], target_id, op.changed_fields), False
+
+    def _execute_once_more_if_idempotent(self, op: Operation) -> str:
+        """Updates and deactivations set absolute values: a lost answer is resolved by sending again."""
+        try:
+            return self.executor.execute(op)
+        except OutcomeUnknownError:
+            if op.op != "update" and op.op != "deactivate":
+                raise
+            log.warning("%s %s: answer lost; sending the same absolute values once more", op.op, op.source_key)
+            return self.executor.execute(op)
+
+    def _xref(self, op: Operation, target_id: str) -> dict[str, Any]:
+        return {"psa_system": self.ledger.target.system, "entity_type": self.executor.entity_type,
+                "source_key": op.source_key, "psa_id": target_id, "fingerprint": op.fingerprint}
+
+    def _failed(self, op: Operation, error: ChannelsyncError, *, status: str) -> ItemOutcome:
+        self.ledger.mark_failed(op.entry, status=status, error_code=error.code, error_message=str(error))
+        log.error("%s %s failed: %s", op.op, op.source_key, error)
+        return ItemOutcome(op.source_key, outcomes.FAILED.name, op.target_id, op.changed_fields,
+                           error_code=error.code, error_message=str(error))
+
+    def take_held(self) -> list[Operation]:
+        with self._lock:
+            held, self._held = self._held, []
+        return held
+
+    def defer_held(self, held: Sequence[Operation]) -> None:
+        for op in held:
+            self.results.append((_deferred(op, HELD_BY_OTHER_RUN), True))
+
+    def summary(self) -> LoadSummary:
+        return LoadSummary(outcomes=[outcome for outcome, _ in self.results],
+                           retriable_failures=sum(1 for _, retriable in self.results if retriable))
 
 
-def _look_up(op: Operation, executor: OperationExecutor) -> str | None:
-    return executor.resolve_unknown(op) if op.op == "create" else None
+def _deferred(op: Operation, code: str, message: str | None = None) -> ItemOutcome:
+    return ItemOutcome(op.source_key, outcomes.DEFERRED.name, op.target_id, op.changed_fields, error_code=code,
+                       error_message=message or f"not sent ({code}); a later attempt or run sends it")
 
 
-def _execute_once_more_if_idempotent(op: Operation, executor: OperationExecutor) -> str:
-    """Updates and deactivations set absolute values: a lost answer is resolved by sending again."""
-    try:
-        return executor.execute(op)
-    except OutcomeUnknownError:
-        if op.op == "create":
-            raise
-        log.warning("%s %s: answer lost; sending the same absolute values once more", op.op, op.source_key)
-        return executor.execute(op)
+class _ClaimQueue:
+    """Hands workers claimed operations, claiming the next ``CLAIM_CHUNK`` only when they run out."""
+
+    def __init__(self, operations: Sequence[Operation], ledger: Ledger) -> None:
+        self._unclaimed = deque(operations)
+        self._ready: deque[tuple[Operation, Claim]] = deque()
+        self._ledger = ledger
+        self._lock = threading.Lock()
+
+    def next(self) -> tuple[Operation, Claim] | None:
+        with self._lock:
+            if not self._ready and self._unclaimed:
+                chunk = [self._unclaimed.popleft() for _ in range(min(CLAIM_CHUNK, len(self._unclaimed)))]
+                claims = self._ledger.claim([op.entry for op in chunk])
+                self._ready.extend((op, claims[op.key]) for op in chunk)
+            return self._ready.popleft() if self._ready else None
 
 
 class _MarkBuffer:
     """Marks applied operations in batches (one transaction per ``BATCH`` marks or ``SECONDS``).
 
     A mark per transaction cost ~6 ms per operation on SQLite under three workers. A crash loses at
-    most the unflushed marks: those operations stay *pending*, and a retried attempt looks pending
-    creates up by natural key and resends pending updates (absolute values), so nothing is doubled.
+    most the unflushed marks: those operations stay *pending* for this run, and a retried attempt
+    treats them as uncertain (creates looked up by natural key, updates resent), so nothing doubles.
     """
 
     BATCH = 50
     SECONDS = 0.2
 
-    def __init__(self, ledger: Ledger, run_id: int) -> None:
-        self.ledger, self.run_id = ledger, run_id
-        self._marks: list[tuple[str, str, dict[str, Any] | None]] = []
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._marks: list[tuple[LedgerEntry, str, dict[str, Any] | None]] = []
         self._lock = threading.Lock()
         self._flushed_at = time.monotonic()
 
-    def applied(self, key: str, psa_id: str, xref: dict[str, Any] | None) -> None:
+    def applied(self, entry: LedgerEntry, target_id: str, xref: dict[str, Any] | None) -> None:
         with self._lock:
-            self._marks.append((key, psa_id, xref))
+            self._marks.append((entry, target_id, xref))
             due = len(self._marks) >= self.BATCH or time.monotonic() - self._flushed_at >= self.SECONDS
         if due:
             self.flush()
@@ -196,11 +295,11 @@ class _MarkBuffer:
             marks, self._marks = self._marks, []
             self._flushed_at = time.monotonic()
             # Written under the lock: batches reach the ledger in order, one writer at a time.
-            self.ledger.mark_applied_many(self.run_id, marks)
+            self.ledger.mark_applied_many(marks)
 
 
 class _StopSignal:
-    """Set once (budget spent, or the PSA unreachable); the workers then stop sending."""
+    """Set once (budget spent, or the target unreachable); the workers then stop sending."""
 
     def __init__(self) -> None:
         self.code: str | None = None
@@ -220,10 +319,3 @@ class _StopSignal:
         with self._lock:
             self._failures_in_a_row = self._failures_in_a_row + 1 if failed else 0
             return self._failures_in_a_row
-
-
-def _failed(op: Operation, ledger: _MarkBuffer, run_id: int, error: ChannelsyncError, *, status: str) -> ItemOutcome:
-    ledger.ledger.mark_failed(run_id, op.key, status=status, error_code=error.code, error_message=str(error))
-    log.error("%s %s failed: %s", op.op, op.source_key, error)
-    return ItemOutcome(op.source_key, "failed", op.psa_id, op.changed_fields, error_code=error.code,
-                       error_message=str(error))

@@ -1,14 +1,17 @@
 """The five stages, each a function of (run context, steps, previous stage's output).
 
-Airflow tasks and the CLI call these; they move only paths and counts between stages (XCom), stage
-data as Parquet under the run's staging folder, and record the run and its items in the state store.
+Airflow tasks and the CLI call these; they move only paths (URLs) and counts between stages (XCom),
+stage data as Parquet in the run's staging folder on object storage (``runs/staging.py``), and record
+the run, its items (each stage replaces only its own, see ``runs/outcomes.py``) and the API calls each
+stage made — also when the stage fails — in the state store.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from channelsync.errors import ChannelsyncError
@@ -19,9 +22,6 @@ from channelsync.state import repository
 
 log = logging.getLogger(__name__)
 
-VALIDATE_OUTCOMES = ("quarantined", "warning")
-PLAN_OUTCOMES = ("conflict", "duplicate")
-LOAD_OUTCOMES = ("created", "updated", "deactivated", "linked", "unchanged", "failed", "flagged", "deferred")
 
 
 class LoadIncomplete(ChannelsyncError):
@@ -34,10 +34,23 @@ def _calls_since(run: RunContext, before: dict[str, int]) -> dict[str, int]:
             if calls - before.get(system, 0)}
 
 
+@contextmanager
+def _counting_calls(run: RunContext, result: dict[str, Any]) -> Iterator[None]:
+    """Record the stage's API calls on its run whether the stage succeeds or fails."""
+    before = run.api_calls()
+    try:
+        yield
+    finally:
+        calls = _calls_since(run, before)
+        result["api_calls"] = calls
+        if run.run_id is not None:
+            repository.add_api_calls(run.state_url, run.run_id, calls)
+
+
 def stage_extract(run: RunContext, steps: TemplateSteps) -> dict[str, Any]:
+    from channelsync.runs.staging import write_frame
     from channelsync.state.config_audit import record_config
 
-    before = run.api_calls()
     run.run_id = repository.start_run(
         run.state_url, integration=run.integration.name, template=run.template, run_key=run.run_key,
         preview=run.preview,
@@ -45,21 +58,20 @@ def stage_extract(run: RunContext, steps: TemplateSteps) -> dict[str, Any]:
     if record_config(run.state_url, run.integration):
         log.info("integration %s: configuration changed since the last run (recorded in config_audit)",
                  run.integration.name)
-    frame = steps.extract(run)
-    path = run.staging / "extract.parquet"
-    frame.to_parquet(path, index=False)
-    calls = _calls_since(run, before)
-    log.info("extract: %d rows staged at %s; API calls %s", len(frame), path, calls)
-    return {"run_id": run.run_id, "path": str(path), "rows": len(frame), "api_calls": calls}
+    result: dict[str, Any] = {"run_id": run.run_id}
+    with _counting_calls(run, result):
+        frame = steps.extract(run)
+    path = write_frame(run.staging / "extract.parquet", frame)
+    log.info("extract: %d rows staged at %s; API calls %s", len(frame), path, result["api_calls"])
+    return {**result, "path": path, "rows": len(frame)}
 
 
 def stage_validate(run: RunContext, steps: TemplateSteps, extracted: dict[str, Any]) -> dict[str, Any]:
-    import pandas as pd
-
     from channelsync.quality.suite import validate
+    from channelsync.runs.staging import read_frame, write_frame
 
     run.run_id = extracted["run_id"]
-    frame = pd.read_parquet(extracted["path"])
+    frame = read_frame(extracted["path"])
     outcome = validate(frame, steps.suite(run))  # raises SuiteFailed: nothing is written after that
     items = [
         {"entity_type": steps.entity_type, "source_key": str(row.source_key), "outcome": "quarantined",
@@ -70,35 +82,33 @@ def stage_validate(run: RunContext, steps: TemplateSteps, extracted: dict[str, A
          "warnings": [row.reason]}
         for row in outcome.warning_items().itertuples()
     ]
-    repository.replace_items(run.state_url, run.run_id, VALIDATE_OUTCOMES, items)
-    path = run.staging / "valid.parquet"
-    outcome.valid.to_parquet(path, index=False)
+    repository.replace_items(run.state_url, run.run_id, "validate", items)
+    path = write_frame(run.staging / "valid.parquet", outcome.valid)
     quarantined, warnings = len(outcome.quarantine_items()), len(outcome.warning_items())
     log.info("validate: %d valid rows, %d quarantined, %d warnings", len(outcome.valid), quarantined, warnings)
     for row in outcome.quarantine_items().head(20).itertuples():
         log.warning("quarantined %s: %s", row.source_key, row.reason)
-    return {"run_id": run.run_id, "path": str(path), "rows": len(outcome.valid), "quarantined": quarantined,
+    return {"run_id": run.run_id, "path": path, "rows": len(outcome.valid), "quarantined": quarantined,
             "warnings": warnings}
 
 
 def stage_reconcile(run: RunContext, steps: TemplateSteps, validated: dict[str, Any], *, preview_rows: int = 50
                     ) -> dict[str, Any]:
-    import pandas as pd
+    from channelsync.runs.staging import read_frame, write_csv
 
-    before = run.api_calls()
     run.run_id = validated["run_id"]
-    summary = steps.plan(run, pd.read_parquet(validated["path"]))
-    diff_path = run.staging / "plan_diff.csv"
-    summary.diff.to_csv(diff_path, index=False)
-    if summary.items is not None:
-        repository.replace_items(run.state_url, run.run_id, PLAN_OUTCOMES, summary.items.to_dict("records"))
+    result: dict[str, Any] = {"run_id": run.run_id}
+    with _counting_calls(run, result):
+        summary = steps.plan(run, read_frame(validated["path"]))
+    diff_path = write_csv(run.staging / "plan_diff.csv", summary.diff)
+    items = summary.items.to_dict("records") if summary.items is not None else []
+    repository.replace_items(run.state_url, run.run_id, "reconcile", items)
     log.info("reconcile: plan %s", ", ".join(f"{op}={n}" for op, n in sorted(summary.counts.items())) or "empty")
     if len(summary.diff):
         shown = summary.diff.head(preview_rows).astype("string").fillna("").to_string(index=False, max_colwidth=40)
         log.info("field-level diff (first %d of %d rows; all in %s):\n%s",
                  min(preview_rows, len(summary.diff)), len(summary.diff), diff_path, shown)
-    return {"run_id": run.run_id, "plan_path": str(summary.plan_path), "diff_path": str(diff_path),
-            "counts": summary.counts, "api_calls": _calls_since(run, before)}
+    return {**result, "plan_path": summary.plan_path, "diff_path": diff_path, "counts": summary.counts}
 
 
 def stage_load(run: RunContext, steps: TemplateSteps, planned: dict[str, Any]) -> dict[str, Any]:
@@ -106,22 +116,22 @@ def stage_load(run: RunContext, steps: TemplateSteps, planned: dict[str, Any]) -
     if run.preview:
         log.info("preview: the plan is in %s; nothing is written", planned["diff_path"])
         return {"run_id": run.run_id, "preview": True, "api_calls": {}}
-    before = run.api_calls()
-    summary = steps.apply(run, Path(planned["plan_path"]))
+    result: dict[str, Any] = {"run_id": run.run_id}
+    with _counting_calls(run, result):
+        summary = steps.apply(run, planned["plan_path"])
     repository.replace_items(
-        run.state_url, run.run_id, LOAD_OUTCOMES,
+        run.state_url, run.run_id, "load",
         [{"entity_type": steps.entity_type, **asdict(o)} for o in summary.outcomes],
     )
     counts: dict[str, int] = {}
     for outcome in summary.outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
-    calls = _calls_since(run, before)
-    log.info("load: %s; API calls %s", counts, calls)
+    log.info("load: %s; API calls %s", counts, result["api_calls"])
     if summary.retriable_failures:
         # Recorded above; failing the task lets Airflow retry it, and the ledger skips what was applied.
         raise LoadIncomplete(f"{summary.retriable_failures} operation(s) could not be completed; retrying sends "
                              "only those")
-    return {"run_id": run.run_id, "counts": counts, "api_calls": calls}
+    return {**result, "counts": counts}
 
 
 def record_stage_failure(run: RunContext, stage: str, error: BaseException) -> None:
@@ -143,15 +153,11 @@ def stage_report(run: RunContext, results: dict[str, dict[str, Any] | None], *, 
         run_id = repository.start_run(run.state_url, integration=run.integration.name, template=run.template,
                                       run_key=run.run_key, preview=run.preview)
     counts = repository.item_counts(run.state_url, run_id)
-    api_calls: dict[str, int] = {}
-    for result in results.values():
-        for system, calls in ((result or {}).get("api_calls") or {}).items():
-            api_calls[system] = api_calls.get(system, 0) + calls
     status = run_status(counts, failed=failed, preview=run.preview)
     planned = results.get("reconcile") or {}
-    repository.finish_run(
-        run.state_url, run_id, status=status, counts=counts, api_calls=api_calls,
-        plan_path=planned.get("diff_path"), clear_error=not failed,
+    api_calls = repository.finish_run(  # every stage added its calls to the run, failed stages included
+        run.state_url, run_id, status=status, counts=counts, plan_path=planned.get("diff_path"),
+        clear_error=not failed,
     )
     summary = {"run_id": run_id, "status": status, "counts": counts, "api_calls": api_calls,
                "preview": run.preview, "plan": planned.get("counts")}

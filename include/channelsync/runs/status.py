@@ -1,9 +1,19 @@
-"""How a run's item counts become its status: No Change / Success / Warning / Failure."""
+"""How a run's item counts become its status: No Change / Success / Warning / Failure.
+
+The meaning of each outcome comes from :mod:`channelsync.runs.outcomes`; an outcome nobody declared
+counts as a warning, so a mistake shows instead of hiding as No Change.
+"""
 
 from __future__ import annotations
 
-WRITE_OUTCOMES = ("created", "updated", "deactivated", "linked")
-WARNING_OUTCOMES = ("quarantined", "warning", "conflict", "duplicate", "failed", "flagged", "deferred")
+from channelsync.runs import outcomes
+
+
+def _kind(name: str) -> str:
+    try:
+        return outcomes.get(name).kind
+    except outcomes.UnknownOutcome:
+        return "warning"
 
 
 def run_status(counts: dict[str, int], *, failed: bool, preview: bool = False) -> str:
@@ -12,8 +22,9 @@ def run_status(counts: dict[str, int], *, failed: bool, preview: bool = False) -
         return "failure"
     if preview:
         return "preview"
-    if any(counts.get(outcome, 0) for outcome in WARNING_OUTCOMES):
+    kinds = {_kind(name) for name, count in counts.items() if count}
+    if kinds & {"warning", "failure"}:
         return "warning"
-    if any(counts.get(outcome, 0) for outcome in WRITE_OUTCOMES):
+    if "write" in kinds:
         return "success"
     return "no_change"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 class PlanSummary:
     """What reconcile produced: the staged plan, counts per op, a field-level diff for the preview."""
 
-    plan_path: Path
+    plan_path: str  # URL of the staged plan (runs/staging.py)
     counts: dict[str, int]
     diff: pd.DataFrame  # columns: source_key, op, field, before, after
     items: pd.DataFrame | None = None  # non-write outcomes to record now (conflict, duplicate)
@@ -26,7 +25,7 @@ class PlanSummary:
 @dataclass
 class ItemOutcome:
     source_key: str
-    outcome: str  # created | updated | unchanged | deactivated | linked | conflict | failed | flagged ...
+    outcome: str  # a name declared in runs/outcomes.py
     psa_id: str | None = None
     changed_fields: list[str] = field(default_factory=list)
     error_code: str | None = None
@@ -44,6 +43,8 @@ class LoadSummary:
 
 
 class TemplateSteps(Protocol):
+    """Implemented by subclassing :class:`channelsync.runs.template.TemplateBase`."""
+
     entity_type: str  # "product", "service", "subscription", "order"
 
     def extract(self, run: RunContext) -> pd.DataFrame:
@@ -58,6 +59,6 @@ class TemplateSteps(Protocol):
         """Read PSA state and the cross-reference, and build the plan (pure planning inside)."""
         ...
 
-    def apply(self, run: RunContext, plan_path: Path) -> LoadSummary:
+    def apply(self, run: RunContext, plan_path: str) -> LoadSummary:
         """Apply the plan idempotently (ledger before/after every write)."""
         ...

@@ -3,7 +3,7 @@
 One :class:`BillingBook` per emulator holds the subscriptions it bills, the price book and the changes
 waiting for the next month; :meth:`BillingBook.publish` turns one calendar month into invoice lines.
 
-Conventions (reference/distributor-apis.md §3.1; the tests check every one of them):
+Conventions (docs/vendors/microsoft-csp.md §3.1, §3.6; the tests check every one of them):
 
 - **Charge periods.** Monthly-billed subscriptions are charged per calendar month. Annual-billed ones
   are charged per 12-month window starting on the 1st of the subscription's anniversary month.
@@ -40,7 +40,8 @@ from channelsync.sandbox.world import CloudOffer
 CENT = Decimal("0.01")
 RATIO_STEP = Decimal("0.000001")
 
-# Charge types, as in Microsoft's reconciliation files (reference §3.1), plus "usage" for Azure plan lines.
+# Charge types, as in Microsoft's reconciliation files (docs/vendors/microsoft-csp.md §3.1), plus "usage" for
+# Azure plan lines.
 NEW, CYCLE, RENEW, ADD, REMOVE, CANCEL, USAGE = (
     "new", "cycleCharge", "renew", "addQuantity", "removeQuantity", "cancelImmediate", "usage",
 )

@@ -1,4 +1,5 @@
-"""The control API under ``/_sandbox``: health, reset, faults, request log, clock, direct record edits."""
+"""The control API under ``/_sandbox``: health, reset, faults, request log, concurrency high-water
+marks, clock, direct record edits."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ def handle_control(app: SandboxApp, request: SandboxRequest) -> SandboxResponse:
             return json_response(200, {"requests": app.log.entries(system, since)})
         if head == "counters":
             return json_response(200, {"counters": app.log.counters()})
+        if head == "concurrency":
+            # {system: {entity: most requests in flight at once}} since the last reset (DELETE resets).
+            if request.method == "DELETE":
+                app.concurrency.reset()
+            return json_response(200, {"concurrency": app.concurrency.maxima(),
+                                       "in_flight": app.concurrency.in_flight()})
         if head == "clock":
             return _clock(app, request)
         if head == "records":

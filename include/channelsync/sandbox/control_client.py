@@ -46,6 +46,14 @@ class SandboxControl:
     def clear_requests(self) -> None:
         self._call("DELETE", "requests")
 
+    def concurrency(self) -> dict[str, dict[str, int]]:
+        """``{system: {entity: high-water mark of requests in flight}}`` since the last reset."""
+        result: dict[str, dict[str, int]] = self._call("GET", "concurrency")["concurrency"]
+        return result
+
+    def reset_concurrency(self) -> None:
+        self._call("DELETE", "concurrency")
+
     def set_clock(self, now: str, *, frozen: bool = False) -> dict[str, Any]:
         return self._call("POST", "clock", json={"now": now, "frozen": frozen})
 

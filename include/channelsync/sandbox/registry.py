@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 
+from channelsync.imports import load_object
 from channelsync.sandbox.framework import Emulator
 
 # prefix → "module:Class"; the prefix is the first path segment (matched case-insensitively).
@@ -27,6 +27,5 @@ def load_emulator_classes(systems: Iterable[str] | None = None) -> dict[str, typ
     for prefix, target in EMULATORS.items():
         if prefix not in wanted:
             continue
-        module_name, _, class_name = target.partition(":")
-        classes[prefix] = getattr(importlib.import_module(module_name), class_name)
+        classes[prefix] = load_object(target)
     return classes

@@ -2,7 +2,8 @@
 
 Stdlib ``ThreadingHTTPServer`` (HTTP/1.1 keep-alive) on purpose: faults need the raw socket
 (close it without an answer, or after applying a write), and one thread per connection is what
-makes per-entity concurrency limits observable, as on the real services.
+makes per-entity concurrency limits observable, as on the real services. Every emulator request
+is counted in flight per (system, entity), injected latency included (``sandbox/concurrency.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from channelsync.sandbox.concurrency import ConcurrencyMeter, entity_of, set_injected_latency, take_injected_latency
 from channelsync.sandbox.context import SandboxContext
 from channelsync.sandbox.control import handle_control
+from channelsync.sandbox.faults import FaultRule
 from channelsync.sandbox.framework import CaseInsensitiveDict, Emulator, SandboxRequest, SandboxResponse
 from channelsync.sandbox.registry import load_emulator_classes
 from channelsync.sandbox.requestlog import RequestLog
@@ -35,6 +38,7 @@ class SandboxApp:
         self.scale = scale
         self.seed = seed
         self.log = RequestLog()
+        self.concurrency = ConcurrencyMeter()
         self.context = SandboxContext(world=World(scale, seed))
         self._classes = load_emulator_classes(systems)
         self.emulators: dict[str, Emulator] = {}
@@ -48,6 +52,7 @@ class SandboxApp:
         self.scale, self.seed = scale, seed
         self.context = SandboxContext(world=World(scale, seed), base_url=base_url)
         self.log.clear()
+        self.concurrency.reset()
         self._build()
 
     def dispatch(self, request: SandboxRequest) -> SandboxResponse:
@@ -63,7 +68,12 @@ class SandboxApp:
             return SandboxResponse(404, ("no emulated system at /" + prefix).encode(), {"Content-Type": "text/plain"})
         request.system = prefix
         started = time.perf_counter()
-        response = self._answer(emulator, request)
+        entity = entity_of(prefix, remainder)
+        self.concurrency.enter(prefix, entity)
+        try:
+            response = self._answer(emulator, request)
+        finally:
+            self.concurrency.leave(prefix, entity)
         self.log.add(
             system=prefix, method=request.method, path=remainder, query=request.query_string,
             status=0 if response.drop_connection else response.status,
@@ -74,9 +84,20 @@ class SandboxApp:
     def _answer(self, emulator: Emulator, request: SandboxRequest) -> SandboxResponse:
         rules = self.context.faults.pick(request.system, request.method, request.path)
         delay = sum(rule.latency_ms for rule in rules if rule.kind == "latency") / 1000
+        fault = next((rule for rule in rules if rule.kind != "latency"), None)
+        if delay and getattr(emulator, "serves_injected_latency", False) \
+                and (fault is None or fault.kind == "write_then_drop"):
+            # Latency is time the API holds the request: an emulator with thread slots (Autotask)
+            # serves it inside the slot; what it does not take is served after it answers.
+            set_injected_latency(delay)
+            try:
+                return self._handle(emulator, request, fault)
+            finally:
+                remaining = take_injected_latency()
+                if remaining:
+                    time.sleep(remaining)
         if delay:
             time.sleep(delay)
-        fault = next((rule for rule in rules if rule.kind != "latency"), None)
         if fault is not None and fault.kind == "status":
             response = emulator.error_response(fault.status, fault.message or f"injected fault {fault.status}")
             if fault.retry_after is not None:
@@ -86,6 +107,10 @@ class SandboxApp:
             if fault.kind == "timeout":
                 time.sleep(fault.timeout_s)
             return SandboxResponse(0, drop_connection=True)
+        return self._handle(emulator, request, fault)
+
+    @staticmethod
+    def _handle(emulator: Emulator, request: SandboxRequest, fault: FaultRule | None) -> SandboxResponse:
         try:
             response = emulator.handle(request)
         except Exception:  # a bug in an emulator must still answer in the vendor's shape

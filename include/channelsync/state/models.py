@@ -1,4 +1,4 @@
-"""State store tables. Unique constraints carry the idempotency rules (DESIGN.md "State store").
+"""State store tables. Unique constraints carry the idempotency rules (docs/architecture.md §State store).
 
 Changing a model needs a migration in ``state/migrations/versions``.
 """
@@ -58,14 +58,17 @@ class SyncItem(Base):
     """The outcome of one item (product, subscription, order) in one run."""
 
     __tablename__ = "sync_items"
-    __table_args__ = (Index("ix_sync_items_run_outcome", "run_id", "outcome"),)
+    __table_args__ = (Index("ix_sync_items_run_outcome", "run_id", "outcome"),
+                      Index("ix_sync_items_run_stage", "run_id", "stage"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
+    # The stage that recorded the item (runs/outcomes.py): a retried stage replaces only its own items.
+    stage: Mapped[str] = mapped_column(String(20), default="load")
     entity_type: Mapped[str] = mapped_column(String(40))
     source_key: Mapped[str] = mapped_column(String(250), index=True)
     psa_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # created | updated | unchanged | deactivated | linked | conflict | duplicate | quarantined | failed | flagged
+    # a name declared in channelsync.runs.outcomes (created, updated, quarantined, conflict, failed, …)
     outcome: Mapped[str] = mapped_column(String(20))
     changed_fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
     error_code: Mapped[str | None] = mapped_column(String(80), nullable=True)
@@ -93,23 +96,39 @@ class CrossReference(Base):
 
 
 class OperationLedger(Base):
-    """Every planned write, recorded before it is sent and marked after: a rerun sends only the rest."""
+    """Every write channelsync sends, recorded before it is sent and marked after: exactly once.
+
+    A row is one operation on one **target** (a PSA or a distributor, and its tenant: the Autotask
+    database, the ConnectWise company, the TD SYNNEX account) under an idempotency key, in a **scope**:
+    ``run:<id>`` for writes a new run recomputes from the target's state (catalog updates), ``tenant``
+    for writes that must never happen twice whatever run, retry or integration carries them (a
+    product's creation, a billing posting, a purchase-order submission). The integration is recorded
+    but is not part of the key: two integrations on one tenant find each other's claims.
+    """
 
     __tablename__ = "operation_ledger"
-    # Per run: a retried or cleared task of the same run skips what it applied; a later run re-plans from
-    # the PSA's state (an update back to an earlier value legitimately repeats a key across runs).
-    __table_args__ = (UniqueConstraint("run_id", "idempotency_key", name="uq_operation_key"),)
+    __table_args__ = (
+        UniqueConstraint("target_system", "target_tenant", "scope", "idempotency_key", name="uq_operation_key"),
+        Index("ix_operation_ledger_run", "run_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    integration: Mapped[str] = mapped_column(String(100))
-    template: Mapped[str] = mapped_column(String(50))
-    idempotency_key: Mapped[str] = mapped_column(String(128))
-    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
+    target_system: Mapped[str] = mapped_column(String(30))
+    target_tenant: Mapped[str] = mapped_column(String(150))
+    scope: Mapped[str] = mapped_column(String(40))  # "tenant" | "run:<sync run id>"
+    idempotency_key: Mapped[str] = mapped_column(String(250))
+    entity_type: Mapped[str] = mapped_column(String(40))
     op: Mapped[str] = mapped_column(String(20))
     source_key: Mapped[str] = mapped_column(String(250))
-    psa_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # pending (recorded, about to be sent) | applied | failed | unknown (sent, no answer)
+    target_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # pending (claimed, about to be sent) | applied | failed (refused: not written) | unknown (no answer)
     status: Mapped[str] = mapped_column(String(20), default="pending")
+    # The run and task attempt that holds (or last held) the claim; a claim of a finished run is an orphan.
+    integration: Mapped[str] = mapped_column(String(100))
+    template: Mapped[str] = mapped_column(String(50))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"), nullable=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # e.g. a distributor order number
     error_code: Mapped[str | None] = mapped_column(String(80), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -140,48 +159,6 @@ class CategoryMapping(Base):
     category_code: Mapped[str] = mapped_column(String(50))
     psa_category: Mapped[str] = mapped_column(String(100))
     selected: Mapped[bool] = mapped_column(Boolean, default=True)
-
-
-class OrderLedger(Base):
-    """One row per PSA purchase order submitted to a distributor: the exactly-once guarantee."""
-
-    __tablename__ = "order_ledger"
-    __table_args__ = (
-        UniqueConstraint("integration", "psa_po_id", name="uq_order_psa_po"),
-        UniqueConstraint("distributor", "customer_po_number", name="uq_order_customer_po"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    integration: Mapped[str] = mapped_column(String(100))
-    psa_po_id: Mapped[str] = mapped_column(String(64))
-    distributor: Mapped[str] = mapped_column(String(30))
-    customer_po_number: Mapped[str] = mapped_column(String(64))
-    distributor_order_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    status: Mapped[str] = mapped_column(String(30), default="pending")
-    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-
-
-class BillingLedger(Base):
-    """One row per invoice line posted to the PSA: a line is never posted twice."""
-
-    __tablename__ = "billing_ledger"
-    __table_args__ = (
-        UniqueConstraint("integration", "distributor", "invoice_id", "invoice_line_id", name="uq_billing_line"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    integration: Mapped[str] = mapped_column(String(100))
-    distributor: Mapped[str] = mapped_column(String(30))
-    invoice_id: Mapped[str] = mapped_column(String(64))
-    invoice_line_id: Mapped[str] = mapped_column(String(64))
-    psa_entity: Mapped[str | None] = mapped_column(String(60), nullable=True)
-    psa_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    quantity: Mapped[float | None] = mapped_column(Float, nullable=True)
-    amount: Mapped[float | None] = mapped_column(Float, nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class AlertLog(Base):
@@ -224,3 +201,17 @@ class CredentialState(Base):
     account: Mapped[str] = mapped_column(String(100))
     secret: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ConcurrencyLease(Base):
+    """One slot of a cross-process counting semaphore (state/leases.py), e.g. one of Autotask's three
+    threads per (database, integration code, entity). Slot -1 is not a slot: it marks a waiter."""
+
+    __tablename__ = "concurrency_leases"
+    __table_args__ = (UniqueConstraint("key", "slot", name="uq_concurrency_lease"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200))
+    slot: Mapped[int] = mapped_column(Integer)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -6,19 +6,34 @@ imports its heavy modules (pandas, GX, clients) when the task runs.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
+import pendulum
+from airflow.sdk import DAG, Asset, Param, TriggerRule, get_current_context, task
 
 from channelsync.config import IntegrationConfig, TemplateConfig
 from channelsync.templates.registry import TEMPLATES, TemplateSpec
 
-START_DATE = datetime(2026, 1, 1)
+START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
+ASSET_SCHEDULE_PREFIX = "asset:"  # schedule "asset:catalog_sync": run after this integration's catalog_sync
 
 
 def dag_id_for(integration: str, template: str) -> str:
     return f"{integration}__{template}"
+
+
+def asset_for(integration: str, template: str) -> Asset:
+    """What a successful run of ``template`` updates; other templates of the integration may wait on it."""
+    return Asset(uri=f"channelsync://{integration}/{template}", name=f"{integration}__{template}",
+                 group="channelsync")
+
+
+def _schedule(integration: IntegrationConfig, spec: TemplateSpec, template: TemplateConfig) -> Any:
+    schedule = template.schedule or spec.default_schedule
+    if schedule.startswith(ASSET_SCHEDULE_PREFIX):
+        return [asset_for(integration.name, schedule.removeprefix(ASSET_SCHEDULE_PREFIX))]
+    return schedule
 
 
 def _run_context(spec: TemplateSpec, integration: IntegrationConfig, options: dict[str, Any]) -> Any:
@@ -36,16 +51,18 @@ def _run_context(spec: TemplateSpec, integration: IntegrationConfig, options: di
 
 
 def _steps(spec: TemplateSpec) -> Any:
-    from importlib import import_module
+    from channelsync.imports import load_object
 
-    module_name, _, class_name = spec.steps.partition(":")
-    return getattr(import_module(module_name), class_name)()
+    return load_object(spec.steps)()
 
 
 def build_dag(integration: IntegrationConfig, template_name: str, template: TemplateConfig) -> DAG:
     spec = TEMPLATES[template_name]
     options = dict(template.options)
+    # Every task that calls the PSA takes slots of the PSA's pool equal to the calls it has in flight:
+    # reconcile reads with one, load writes with ``load.concurrency`` threads.
     psa_pool = f"{integration.psa.system}_api"
+    load_slots = spec.options_model.model_validate(options).load.concurrency
     default_args = {
         "owner": integration.owner,
         "retries": 2,
@@ -57,7 +74,7 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
         dag_id=dag_id_for(integration.name, template_name),
         description=f"{integration.name}: {spec.summary}",
         doc_md=_doc(integration, spec),
-        schedule=template.schedule or spec.default_schedule,
+        schedule=_schedule(integration, spec, template),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
@@ -75,15 +92,16 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
         def validate(extracted: dict[str, Any]) -> dict[str, Any]:
             return _run_stage("validate", spec, integration, options, extracted)
 
-        @task(task_id="reconcile")
+        @task(task_id="reconcile", pool=psa_pool, pool_slots=1)
         def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
             return _run_stage("reconcile", spec, integration, options, validated)
 
-        @task(task_id="load", pool=psa_pool)
+        @task(task_id="load", pool=psa_pool, pool_slots=load_slots)
         def load(planned: dict[str, Any]) -> dict[str, Any]:
             return _run_stage("load", spec, integration, options, planned)
 
-        @task(task_id="report", trigger_rule=TriggerRule.ALL_DONE, retries=0)
+        @task(task_id="report", trigger_rule=TriggerRule.ALL_DONE, retries=0,
+              outlets=[asset_for(integration.name, template_name)])
         def report() -> dict[str, Any]:
             from channelsync.runs.runner import stage_report
 

@@ -30,3 +30,12 @@ class CurrencyRules(_Options):
 class LoadOptions(_Options):
     concurrency: int = Field(default=3, ge=1, le=16)  # never above the PSA's own limit (Autotask: 3)
     preview_rows: int = Field(default=50, ge=1, le=10_000)
+    # How long a load waits for writes another run holds (e.g. a second integration on the same PSA)
+    # before deferring them to a retry.
+    wait_for_others_s: float = Field(default=120.0, ge=0, le=3600)
+
+
+class TemplateOptions(_Options):
+    """What every template's options have: the run shape reads ``load`` for every template."""
+
+    load: LoadOptions = Field(default_factory=LoadOptions)

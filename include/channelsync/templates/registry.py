@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel
-
 from channelsync.templates.catalog_sync.options import CatalogSyncOptions
+from channelsync.templates.options_common import TemplateOptions
 from channelsync.templates.price_availability.options import PriceAvailabilityOptions
 
 
@@ -19,7 +18,7 @@ class TemplateSpec:
     summary: str
     default_schedule: str
     steps: str  # "module:Class" implementing channelsync.runs.steps.TemplateSteps
-    options_model: type[BaseModel]
+    options_model: type[TemplateOptions]
     distributors: tuple[str, ...]  # distributors the integration must configure
 
 

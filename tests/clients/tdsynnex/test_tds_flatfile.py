@@ -64,11 +64,13 @@ def test_bad_login_is_refused_and_password_never_logged(sandbox: SandboxControl,
 def test_undecodable_bytes_and_short_lines_do_not_break_parsing(tmp_path: Path) -> None:
     path = tmp_path / "x.ap"
     rows = product_records(World("tiny", 1))[:2]
-    data = render_rows("700001", rows).encode("cp1252") + b"garbage line without fields\r\n"
+    data = render_rows("700001", rows).encode("cp1252") + b"garbage line without fields\r\n\r\n"
     data = data.replace(rows[0]["description"].encode(), b"BAD\x81BYTE")  # 0x81 is undefined in cp1252
     path.write_bytes(data)
     items = list(TdSynnexFlatFileClient.iter_items(path))
-    assert len(items) == 2 and items[0]["description"] == "BAD\ufffdBYTE"
+    assert len(items) == 3 and items[0]["description"] == "BAD\ufffdBYTE" and items[0]["parse_error"] is None
+    # The short line is not dropped: it comes back unparsed, with why (the blank line after it is no row).
+    assert items[2]["parse_error"] == "row has 1 cell, expected 70 (line 4)" and items[2]["synnex_sku"] == ""
 
 
 def test_hundred_thousand_rows_stream(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Zone discovery, version information, case-insensitive routing and the auth failure modes (A.1, A.2)."""
+"""Zone discovery, version information, case-insensitive routing and the auth failure modes
+(docs/vendors/autotask.md §A.1, §A.2)."""
 
 from __future__ import annotations
 

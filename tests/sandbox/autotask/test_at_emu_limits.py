@@ -1,4 +1,5 @@
-"""ThresholdInformation, the rolling-hour threshold (latency tiers, refusal) and the 3-thread limit (A.9)."""
+"""ThresholdInformation, the rolling-hour threshold (latency tiers, refusal) and the 3-thread limit
+(docs/vendors/autotask.md §A.9)."""
 
 from __future__ import annotations
 

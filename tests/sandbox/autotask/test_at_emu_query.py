@@ -1,4 +1,5 @@
-"""The query language: operators, groups, UDF filter, MaxRecords, IncludeFields, paging, count (A.5)."""
+"""The query language: operators, groups, UDF filter, MaxRecords, IncludeFields, paging, count
+(docs/vendors/autotask.md §A.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Create / update / delete, child URLs and entity rules (A.4, A.7, A.8)."""
+"""Create / update / delete, child URLs and entity rules (docs/vendors/autotask.md §A.4, §A.7, §A.8)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Conformance: every record the emulator returns carries every field connectwise-models.md marks
-required (R), reference objects have their model's keys, and /count and errors have their shapes.
+"""Conformance: every record the emulator returns carries every field docs/vendors/connectwise.md §B.7 marks
+required, reference objects have their model's keys, and /count and errors have their shapes.
 
-The required lists are copied here from connectwise-models.md (and psa-apis.md B.6 for Category /
-SubCategory) rather than imported from the emulator, so the test checks the emulator against the
+The required lists are copied here from docs/vendors/connectwise.md §B.7 (its model lists, and its short
+table for Category / SubCategory) rather than imported from the emulator, so the test checks the emulator against the
 contract and not against itself.
 """
 

@@ -1,4 +1,5 @@
-"""Every documented error of psa-apis.md B.5 (and B.2 auth) for the emulated entities, one test each."""
+"""Every documented error of docs/vendors/connectwise.md §B.5 (and §B.2 auth) for the emulated entities,
+one test each."""
 
 from __future__ import annotations
 

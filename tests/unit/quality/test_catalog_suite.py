@@ -38,6 +38,7 @@ def item(number: int, **values: Any) -> dict[str, Any]:
         "status": "Active",
         "kind": "hardware",
         "price_flagged": False,
+        "parse_error": None,
     }
     row.update(values)
     return row

@@ -5,18 +5,23 @@ Plain Python (no Airflow); no I/O in ``__init__``. Every call goes through the s
 
 - a per-entity concurrency cap (Autotask refuses a 4th concurrent request per integration code and
   endpoint). Caps are shared by every client of the same integration code in the process, because
-  the limit is the tenant's, not the client object's;
+  the limit is the tenant's, not the client object's. Built with a ``state_url``, the cap is the
+  state store's lease semaphore (``state/leases.py``) instead, keyed by (database, integration code,
+  entity): it holds across task processes and workers. Call :meth:`AutotaskClient.release_slots` at
+  the end of a load to give the leases back at once (they are otherwise kept, then expire);
 - the budget guard (``budget.py``) that stops before a share of the hourly threshold is used.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json as json_module
 import logging
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -34,6 +39,15 @@ DEFAULT_THREAD_LIMIT = 3
 _CAPS: dict[str, ConcurrencyCap] = {}
 _CAPS_LOCK = threading.Lock()
 _ZONES: dict[tuple[str, str], str] = {}  # (discovery base, user) -> zone REST base, cached per process
+_CUSTOMER_IDS: dict[tuple[str, str], str] = {}  # (discovery base, user) -> zoneInformation's ci (the database)
+
+
+class SlotCap(Protocol):
+    """``ConcurrencyCap`` (one process) or ``state.leases.LeaseCap`` (every process of a state store)."""
+
+    limit: int
+
+    def slot(self, key: str) -> AbstractContextManager[None]: ...
 
 
 def shared_cap(integration_code: str, limit: int = DEFAULT_THREAD_LIMIT) -> ConcurrencyCap:
@@ -57,13 +71,15 @@ class AutotaskClient(ProductsMixin):
         session: requests.Session | None = None,
         policy: RetryPolicy | None = None,
         thread_limit: int = DEFAULT_THREAD_LIMIT,
-        cap: ConcurrencyCap | None = None,
+        cap: SlotCap | None = None,
         threshold_share: float = 0.5,
         budget_check_every: int = 100,
         zone_url: str | None = None,
+        state_url: str | None = None,
     ) -> None:
         """``base_url`` is the zone-neutral host (e.g. ``https://webservices.autotask.net`` or the
-        sandbox's ``http://127.0.0.1:8700/autotask``); ``zone_url`` skips discovery when known."""
+        sandbox's ``http://127.0.0.1:8700/autotask``); ``zone_url`` skips discovery when known.
+        ``state_url``: hold the thread limit across processes with the state store's leases."""
         self.base_url = base_url.rstrip("/")
         self.username = username
         self._secret = secret
@@ -73,7 +89,15 @@ class AutotaskClient(ProductsMixin):
             system=SYSTEM, session=session, policy=policy, error_mapper=map_error,
             secrets=(secret, integration_code), code_prefix="AUTOTASK",
         )
-        self.cap = cap or shared_cap(integration_code, thread_limit)
+        if cap is None and state_url:
+            from channelsync.state.leases import shared_lease_cap
+
+            cap = shared_lease_cap(state_url, thread_limit, system=SYSTEM)
+        self.cap: SlotCap = cap or shared_cap(integration_code, thread_limit)
+        # A cross-process cap sees every tenant and code: its keys name them (a digest, not the code).
+        self._tenant_keys = bool(getattr(self.cap, "tenant_scoped", False))
+        self._code_digest = hashlib.sha256(integration_code.encode()).hexdigest()[:16]
+        self._tenant_id: str | None = None
         self.budget = BudgetGuard(self.threshold_information, share=threshold_share, check_every=budget_check_every)
         self._zone_url = zone_url
         self._picklists: dict[tuple[str, str], dict[str, int]] = {}
@@ -92,14 +116,39 @@ class AutotaskClient(ProductsMixin):
             self._zone_url = _ZONES[key]
         return self._zone_url.rstrip("/") + "/V1.0/"
 
+    @property
+    def tenant_id(self) -> str:
+        """``autotask:<ci>``: the Autotask database, by zoneInformation's customer id ``ci``. Known
+        once the zone is discovered (no extra call then); ZoneInformation is not thread-limited."""
+        if self._tenant_id is None:
+            key = (self.base_url, self.username.lower())
+            if key not in _CUSTOMER_IDS:
+                _ZONES[key] = self._discover_zone()
+            ci = _CUSTOMER_IDS.get(key)
+            if not ci:
+                raise FatalApiError("Autotask zone discovery returned no customer id (ci)",
+                                    code=AUTOTASK_ZONE_UNKNOWN, system=SYSTEM)
+            self._tenant_id = f"autotask:{ci}"
+        return self._tenant_id
+
     def _discover_zone(self) -> str:
         response = self.transport.request(
             "GET", f"{self.base_url}/atservicesrest/v1.0/zoneInformation", params={"user": self.username},
         )
-        url = response.json().get("url")
+        body = response.json()
+        url = body.get("url")
         if not url:
             raise FatalApiError("Autotask zone discovery returned no url", code=AUTOTASK_ZONE_UNKNOWN, system=SYSTEM)
+        if body.get("ci") not in (None, ""):
+            _CUSTOMER_IDS[(self.base_url, self.username.lower())] = str(body["ci"])
         return str(url)
+
+    def release_slots(self) -> None:
+        """Give back the cross-process thread slots this process holds (the end of a load); a no-op
+        with the in-process cap. Slots are taken again as calls need them."""
+        release = getattr(self.cap, "release_all", None)
+        if release is not None:
+            release()
 
     def _headers(self, method: str) -> dict[str, str]:
         headers = {
@@ -120,11 +169,17 @@ class AutotaskClient(ProductsMixin):
                  params: dict[str, Any] | None = None) -> bytes:
         url = path_or_url if path_or_url.startswith("http") else self.api_url + path_or_url.lstrip("/")
         self.budget.before_call()
-        with self.cap.slot(self._entity_of(url)):
+        with self.cap.slot(self._slot_key(url)):
             response = self.transport.request(
                 method, url, json=json, params=params, idempotent=idempotent, headers=self._headers(method),
             )
         return response.content
+
+    def _slot_key(self, url: str) -> str:
+        entity = self._entity_of(url)
+        if not self._tenant_keys:
+            return entity  # the in-process cap is already per integration code
+        return f"{self.tenant_id}|{self._code_digest}|{entity}"
 
     @staticmethod
     def _entity_of(url: str) -> str:

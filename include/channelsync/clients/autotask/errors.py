@@ -1,4 +1,4 @@
-"""Autotask error codes and the mapper from Autotask's error bodies to them (psa-apis.md A.8).
+"""Autotask error codes and the mapper from Autotask's error bodies to them (docs/vendors/autotask.md §A.8).
 
 Autotask answers most business-rule refusals with HTTP 500 and ``{"errors": [...]}``: those are
 fatal (sending them again changes nothing). An HTTP 500 *without* that array is a server failure

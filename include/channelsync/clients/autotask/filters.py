@@ -1,4 +1,4 @@
-"""A builder for Autotask's query language (psa-apis.md A.5).
+"""A builder for Autotask's query language (docs/vendors/autotask.md §A.5).
 
     Filter.eq("manufacturerProductName", mpn)
     Filter.and_(Filter.eq("isActive", True), Filter.or_(Filter.gt("unitCost", 10), Filter.not_exist("sku")))

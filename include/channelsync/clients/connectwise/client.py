@@ -1,4 +1,4 @@
-"""The ConnectWise PSA REST 3.0 client: discovery, auth, paging, CRUD (psa-apis.md part B).
+"""The ConnectWise PSA REST 3.0 client: discovery, auth, paging, CRUD (docs/vendors/connectwise.md).
 
 - ``site_url`` is the site root (``https://api-na.myconnectwise.net``; sandbox
   ``http://127.0.0.1:8700/connectwise``); the codebase comes from ``login/companyinfo/{company}``
@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
@@ -84,6 +84,14 @@ class ConnectWiseRestClient:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(site_url={self.site_url!r}, company={self.company!r})"
+
+    @property
+    def tenant_id(self) -> str:
+        """``connectwise:<site>/<company id>``, lower case: the ConnectWise company (database) this
+        client writes to. The cloud's ``api-`` host alias (``api-na`` = ``na``) names the same site."""
+        split = urlsplit(self.site_url if "://" in self.site_url else f"https://{self.site_url}")
+        host = split.netloc.lower().removeprefix("api-")
+        return f"{SYSTEM}:{host}{split.path.rstrip('/').lower()}/{self.company.lower()}"
 
     # --- plumbing --------------------------------------------------------------------------------
 

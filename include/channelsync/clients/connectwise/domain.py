@@ -20,7 +20,7 @@ AGREEMENT_TYPES = "finance/agreements/types"
 PURCHASE_ORDERS = "procurement/purchaseorders"
 PO_STATUSES = "procurement/purchaseorderstatuses"
 
-# Keep each request URL well under the ~2,000 characters the docs advise (B.1): the encoded
+# Keep each request URL well under the ~2,000 characters the docs advise (docs/vendors/connectwise.md §B.1): the encoded
 # ``in (...)`` list of one batch stays below this many characters.
 MAX_ENCODED_CONDITIONS = 1500
 

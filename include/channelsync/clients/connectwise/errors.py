@@ -1,7 +1,7 @@
 """ConnectWise error codes and the mapper from ErrorResponseMessage bodies to coded errors.
 
 Bodies: ``{"code", "message", "errors": [{"code", "message", "resource", "field"}] | null}``; the
-429 body is ``{"error": "ConnectWiseAPI", "message": "Too many requests…"}`` (psa-apis.md B.5).
+429 body is ``{"error": "ConnectWiseAPI", "message": "Too many requests…"}`` (docs/vendors/connectwise.md §B.5).
 429 and 5xx are left to the shared policy (retriable; codes ``CW_RATE_LIMITED`` / ``CW_SERVER_ERROR``
 through the ``CW`` prefix); every other 4xx becomes a :class:`ConnectWiseApiError` (fatal).
 """

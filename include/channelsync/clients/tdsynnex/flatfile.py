@@ -3,13 +3,19 @@
 
 ``download()`` streams ``c<customerNo>.zip`` to disk and extracts ``<customerNo>.ap``;
 ``iter_items()`` streams its rows (``~``-delimited, cp1252-encoded: see
-``channelsync.sandbox.tdsynnex.flatfile`` for the column layout and what is assumed). The file is
-decoded as cp1252 with undecodable bytes replaced, never as UTF-8: TD SYNNEX produces it on Windows
+:mod:`channelsync.clients.tdsynnex.flatfile_layout` for the column layout and what is assumed). The file
+is decoded as cp1252 with undecodable bytes replaced, never as UTF-8: TD SYNNEX produces it on Windows
 and French descriptions / trademark signs are not UTF-8.
+
+A row is never dropped and never read by position unless it has exactly the layout's 70 cells: the
+format has no quoting, so a ``~`` inside a value or a line cut short shifts or loses columns. Such a row,
+and a row whose numeric cell holds something that is not a number, is yielded with ``parse_error`` set
+(why, with the line number) so the quality suite quarantines it with that reason.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import zipfile
@@ -22,22 +28,101 @@ import requests
 
 from channelsync.clients.http import HttpTransport, RetryPolicy
 from channelsync.clients.tdsynnex.codes import TDS_FLATFILE_MISSING
+from channelsync.clients.tdsynnex.flatfile_layout import (
+    COL,
+    COLUMNS,
+    DELIMITER,
+    DETAIL_RECORD,
+    ENCODING,
+    WAREHOUSE_COLUMNS,
+)
 from channelsync.errors import FatalApiError
-from channelsync.sandbox.tdsynnex.flatfile import COL, DELIMITER, ENCODING, WAREHOUSE_COLUMNS
 
 SYSTEM = "tdsynnex_ftp"
 CHUNK = 1 << 20
 
 
-def _decimal(value: str) -> Decimal | None:
-    try:
-        return Decimal(value) if value else None
-    except InvalidOperation:
+# What a SKU read from a row that cannot be parsed must look like to be used as its key (else the line
+# number is): the cell at the SKU's position may hold a shifted value.
+_SKU_GUESS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,49}")
+_INT64 = 2**63
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else f"{text[:40]}...")
+
+
+def _decimal(value: str, name: str, problems: list[str]) -> Decimal | None:
+    """The cell as a number; empty is missing. Not a number (``NaN`` included: downstream it would be
+    indistinguishable from missing) is a problem. Infinite and huge values are numbers: the quality
+    suite refuses them with the range of the field."""
+    if not value or value.isspace():
         return None
+    try:
+        number = Decimal(value)  # surrounding whitespace allowed
+    except InvalidOperation:
+        number = None
+    if number is None or number.is_nan():
+        problems.append(f"{name} {_shown(value.strip())} is not a number")
+        return None
+    return number
 
 
-def _int(value: str) -> int:
-    return int(value) if value.isdigit() else 0
+def _int(value: str, name: str, problems: list[str]) -> int:
+    """A quantity cell: empty is 0; anything but a whole number (that fits 64 bits) is a problem."""
+    if value.isdecimal() and len(value) < 19:  # the usual case (also inlined in ``_parsed``)
+        return int(value)
+    if not value or value.isspace():
+        return 0
+    number = _decimal(value, name, problems)
+    if number is None:
+        return 0
+    if not number.is_finite() or number != number.to_integral_value() or abs(number) >= _INT64:
+        problems.append(f"{name} {_shown(value.strip())} is not a whole number")
+        return 0
+    return int(number)
+
+
+def _unparsed(fields: list[str], line: int) -> dict[str, Any]:
+    """A row without the layout's cell count: nothing is read by position except a plausible SKU (the
+    cell before any likely shift, used only as the item's key)."""
+    sku = fields[COL["sku"]].strip() if len(fields) > COL["sku"] else ""
+    return {
+        "line": line,
+        "parse_error": f"row has {len(fields)} cell{'' if len(fields) == 1 else 's'}, expected {COLUMNS} "
+                       f"(line {line})",
+        "synnex_sku": sku if _SKU_GUESS.fullmatch(sku) else "",
+        "mpn": "", "manufacturer": "", "category_code": "", "description": "", "long_description": "",
+        "description_fr": "", "status": "", "price": None, "msrp": None, "quantity": None, "warehouse_qty": {},
+        "weight": None, "upc": "", "serialized": False,
+    }
+
+
+def _parsed(fields: list[str], line: int) -> dict[str, Any]:
+    problems: list[str] = []
+    item = {
+        "line": line,
+        "parse_error": None,
+        "synnex_sku": fields[COL["sku"]],
+        "mpn": fields[COL["mpn"]],
+        "manufacturer": fields[COL["manufacturer"]],
+        "category_code": fields[COL["category"]],
+        "description": fields[COL["description"]],
+        "long_description": fields[COL["long_description"]],
+        "description_fr": fields[COL["description_fr"]],
+        "status": "Active" if fields[COL["status"]] == "A" else "Discontinued",
+        "price": _decimal(fields[COL["price"]], "price", problems),
+        "msrp": _decimal(fields[COL["msrp"]], "msrp", problems),
+        "quantity": _int(fields[COL["quantity"]], "quantity", problems),
+        "warehouse_qty": {w: int(v) if v.isdecimal() and len(v) < 19 else _int(v, f"warehouse {w} quantity", problems)
+                          for w, v in ((w, fields[c]) for w, c in WAREHOUSE_COLUMNS.items())},
+        "weight": _decimal(fields[COL["weight"]], "weight", problems),
+        "upc": fields[COL["upc"]],
+        "serialized": fields[COL["serialized"]] == "Y",
+    }
+    if problems:
+        item["parse_error"] = f"{'; '.join(problems)} (line {line})"
+    return item
 
 
 class TdSynnexFlatFileClient:
@@ -116,31 +201,24 @@ class TdSynnexFlatFileClient:
 
     @staticmethod
     def iter_items(path: str | Path, categories: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
-        """Yield one dict per detail record (``DTL``); header and short lines are skipped.
-        ``categories`` keeps only rows whose SYNNEX CAT code is in it."""
+        """Yield one dict per detail record (``DTL``), with its 1-based ``line`` and ``parse_error`` (None,
+        or why the row cannot be used as read). The header line, blank lines and other record types are
+        skipped; a line without exactly the layout's cell count is yielded (``parse_error`` set, fields
+        empty) whatever its record type or category, never skipped. ``categories`` keeps only the
+        well-formed rows whose SYNNEX CAT code is in it."""
         wanted = set(categories) if categories is not None else None
-        cat_col, width = COL["category"], max(COL.values()) + 1
+        cat_col, record_col = COL["category"], COL["record"]
         with open(path, encoding=ENCODING, errors="replace", newline="") as handle:
-            for line in handle:
-                fields = line.rstrip("\r\n").split(DELIMITER)
-                if len(fields) < width or fields[1] != "DTL":
+            for line, raw in enumerate(handle, start=1):
+                text = raw.rstrip("\r\n")
+                if not text.strip():
+                    continue
+                fields = text.split(DELIMITER)
+                if len(fields) != COLUMNS:
+                    yield _unparsed(fields, line)
+                    continue
+                if fields[record_col] != DETAIL_RECORD:
                     continue
                 if wanted is not None and fields[cat_col] not in wanted:
                     continue
-                yield {
-                    "synnex_sku": fields[COL["sku"]],
-                    "mpn": fields[COL["mpn"]],
-                    "manufacturer": fields[COL["manufacturer"]],
-                    "category_code": fields[cat_col],
-                    "description": fields[COL["description"]],
-                    "long_description": fields[COL["long_description"]],
-                    "description_fr": fields[COL["description_fr"]],
-                    "status": "Active" if fields[COL["status"]] == "A" else "Discontinued",
-                    "price": _decimal(fields[COL["price"]]),
-                    "msrp": _decimal(fields[COL["msrp"]]),
-                    "quantity": _int(fields[COL["quantity"]]),
-                    "warehouse_qty": {w: _int(fields[c]) for w, c in WAREHOUSE_COLUMNS.items()},
-                    "weight": _decimal(fields[COL["weight"]]),
-                    "upc": fields[COL["upc"]],
-                    "serialized": fields[COL["serialized"]] == "Y",
-                }
+                yield _parsed(fields, line)

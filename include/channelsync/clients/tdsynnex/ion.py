@@ -96,6 +96,11 @@ class TdSynnexIonClient:
     def __repr__(self) -> str:
         return f"TdSynnexIonClient(base_url={self.base_url!r}, account_id={self.account_id!r})"
 
+    @property
+    def tenant_id(self) -> str:
+        """``tdsynnex_ion:<account id>``: the StreamOne Ion reseller account."""
+        return f"{SYSTEM}:{self.account_id.strip()}"
+
     # --- auth ---------------------------------------------------------------------------------------
 
     def _remember_secret(self, *values: str) -> None:

@@ -93,6 +93,11 @@ class TdSynnexXmlClient:
     def __repr__(self) -> str:
         return f"TdSynnexXmlClient(base_url={self.base_url!r}, customer_number={self.customer_number!r})"
 
+    @property
+    def tenant_id(self) -> str:
+        """``tdsynnex_xml:<customer number>``: the reseller account orders and P&A are placed under."""
+        return f"{SYSTEM}:{self.customer_number.strip()}"
+
     # --- transport --------------------------------------------------------------------------------
 
     def _post(self, service: str, root: ET.Element, *, idempotent: bool) -> ET.Element:

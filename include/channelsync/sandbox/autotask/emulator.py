@@ -2,12 +2,13 @@
 
 Paths below ``/autotask``: ``/atservicesrest/v1.0/zoneInformation?user=`` (zone-neutral discovery),
 ``/atservicesrest/versioninformation``, and the API under ``/ATServicesRest/V1.0/...``, all routed
-case-insensitively, like the IIS / ASP.NET Web API servers (psa-apis.md A.1).
+case-insensitively, like the IIS / ASP.NET Web API servers (docs/vendors/autotask.md §A.1).
 """
 
 from __future__ import annotations
 
 import time
+import zlib
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from channelsync.sandbox.autotask.limits import Limits
 from channelsync.sandbox.autotask.metadata import CHILDREN, ROOT_OPS
 from channelsync.sandbox.autotask.rules import Writer
 from channelsync.sandbox.autotask.seed import seed
+from channelsync.sandbox.concurrency import take_injected_latency
 from channelsync.sandbox.framework import Emulator, SandboxRequest, SandboxResponse, json_response
 
 ENTITY_NAMES = {name.lower(): name for name in ROOT_OPS}
@@ -40,8 +42,13 @@ def not_found(request: SandboxRequest) -> SandboxResponse:
 
 class AutotaskEmulator(Emulator):
     system: ClassVar[str] = "autotask"
+    # Injected latency is served while the request holds its thread slot (server.py).
+    serves_injected_latency: ClassVar[bool] = True
 
     def reset(self) -> None:
+        world = self.context.world
+        # zoneInformation's ``ci``: the customer (database) id, fixed per seeded database.
+        self.customer_id = 100_000 + zlib.crc32(f"{world.scale.name}:{world.seed}".encode()) % 900_000
         self.store.clear()
         self.limits = Limits(now=self.context.clock.now)
         self.locked = False
@@ -113,7 +120,7 @@ class AutotaskEmulator(Emulator):
                           f"{self.limits.settings.thread_limit} threads has been exceeded for this integration "
                           f"and the {segments[0]} endpoint. Please retry the request.")
         try:
-            pause = latency + self.limits.settings.processing_ms / 1000
+            pause = latency + self.limits.settings.processing_ms / 1000 + take_injected_latency()
             if pause:
                 time.sleep(pause)
             return self._route(request, segments)
@@ -128,7 +135,7 @@ class AutotaskEmulator(Emulator):
             "zoneName": demo_credentials.AUTOTASK["zone_name"],
             "url": f"{self.context.base_url}/autotask/ATServicesRest/",
             "webUrl": f"{self.context.base_url}/autotask/",
-            "ci": 1,
+            "ci": self.customer_id,
         })
 
     def _authenticate(self, request: SandboxRequest) -> SandboxResponse | None:

@@ -1,4 +1,4 @@
-"""Autotask's request threshold and thread limit (psa-apis.md A.9), configurable for tests.
+"""Autotask's request threshold and thread limit (docs/vendors/autotask.md §A.9), configurable for tests.
 
 - A rolling 60-minute request counter per database (default 10,000), shared by every integration;
   the sandbox clock drives it, so a test can move past the hour instead of waiting.

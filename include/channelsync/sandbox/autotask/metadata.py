@@ -2,7 +2,7 @@
 
 Field names and types come from the swagger (``models.py``). The swagger has no required flags,
 lengths or picklists: those come from ``entityInformation/fields`` at runtime on the real service, so
-they are declared here from psa-apis.md A.6/A.7 (SOAP-era lengths, documented required fields).
+they are declared here from docs/vendors/autotask.md §A.6, §A.7 (SOAP-era lengths, documented required fields).
 Numeric picklist values that no public source pins down are assumptions, marked as such; clients
 must read them from ``entityInformation/fields`` (as the real tenant defines its own values).
 """
@@ -17,7 +17,7 @@ from channelsync.sandbox.autotask.models import MODELS
 
 Q, G, C, U, D = "query", "get", "create", "update", "delete"
 
-# Root operations per entity, from the swagger's paths (psa-apis.md A.4): anything else answers 405.
+# Root operations per entity, from the swagger's paths (docs/vendors/autotask.md §A.4): anything else answers 405.
 ROOT_OPS: dict[str, frozenset[str]] = {
     "Companies": frozenset({Q, G, C, U}),
     "Products": frozenset({Q, G, C, U}),
@@ -124,7 +124,7 @@ def _rules(**fields: Rule) -> dict[str, Rule]:
 
 R, RO = Rule(required=True), Rule(read_only=True)
 
-# Lengths and required flags: SOAP-era metadata and docs (psa-apis.md A.7).
+# Lengths and required flags: SOAP-era metadata and docs (docs/vendors/autotask.md §A.7).
 FIELD_RULES: dict[str, dict[str, Rule]] = {
     "Companies": _rules(
         companyName=Rule(100, True), companyType=R, phone=Rule(25, True), ownerResourceID=R,

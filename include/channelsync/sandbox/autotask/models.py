@@ -1,5 +1,5 @@
 """Entity models of the Autotask REST v1.0 swagger (2022 export), generated from
-../shared/specs/autotask-rest-v1.swagger.json so field names and types are the vendor's own.
+specs/autotask-rest-v1.swagger.json so field names and types are the vendor's own.
 
 entity URL name -> (swagger model, internal singular name, has UDFs, {field: dataType}).
 dataType uses the names of entityInformation/fields: integer, long, decimal, boolean, datetime, string.

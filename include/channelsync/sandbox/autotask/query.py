@@ -1,4 +1,4 @@
-"""The Autotask query language (psa-apis.md A.5): parse, validate, evaluate, page.
+"""The Autotask query language (docs/vendors/autotask.md §A.5): parse, validate, evaluate, page.
 
 ``{"filter": [...], "MaxRecords": 1..500, "IncludeFields": [...]}``; keys and field names are
 case-insensitive; the top-level list is ANDed; 13 leaf operators plus ``and`` / ``or`` groups; an

@@ -4,7 +4,7 @@ Every record carries every field of its swagger model (``null`` when unset), mon
 4 decimals, and ``userDefinedFields`` on entities that have UDFs, as the real API returns them.
 
 ContractServiceUnits: one row per monthly billing period per contract service, split at the
-effective date of each adjustment (psa-apis.md A.7); an adjustment changes units and prices from
+effective date of each adjustment (docs/vendors/autotask.md §A.7); an adjustment changes units and prices from
 its effective date onwards.
 """
 

@@ -1,4 +1,4 @@
-"""Create / update / delete with Autotask's field and entity rules (psa-apis.md A.3, A.7, A.8).
+"""Create / update / delete with Autotask's field and entity rules (docs/vendors/autotask.md §A.3, §A.7, §A.8).
 
 Every refusal is ``EntityError`` → HTTP 500 ``{"errors": [message]}``, as the real API answers
 business-rule failures. Messages quoted in the reference are reproduced verbatim (the UNIQUE KEY

@@ -1,6 +1,6 @@
 """The ConnectWise ``conditions`` language: a tokenizer, a recursive-descent parser and an evaluator.
 
-Grammar (psa-apis.md B.3; keywords case-insensitive, ``and`` binds tighter than ``or`` as in the SQL
+Grammar (docs/vendors/connectwise.md §B.3; keywords case-insensitive, ``and`` binds tighter than ``or`` as in the SQL
 the real server translates to)::
 
     expr       := and_expr ( OR and_expr )*

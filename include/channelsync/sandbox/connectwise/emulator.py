@@ -1,4 +1,4 @@
-"""The ConnectWise PSA REST 3.0 emulator (psa-apis.md part B, checklist C).
+"""The ConnectWise PSA REST 3.0 emulator (docs/vendors/connectwise.md §B.8, the emulator checklist).
 
 Under the ``/connectwise`` prefix:
 

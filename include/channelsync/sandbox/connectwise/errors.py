@@ -1,4 +1,4 @@
-"""ConnectWise error bodies (ErrorResponseMessage, psa-apis.md B.5).
+"""ConnectWise error bodies (ErrorResponseMessage, docs/vendors/connectwise.md §B.5).
 
 ``{"code": str, "message": str, "errors": [{"code", "message", "resource", "field"}] | null}``.
 Inner codes used: ``NullField`` (required value missing), ``MaxLengthField`` (the real message text

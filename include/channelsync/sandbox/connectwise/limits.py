@@ -1,4 +1,4 @@
-"""ConnectWise throttling: past a request rate the API answers 429 with ``Retry-After`` (psa-apis.md B.5).
+"""ConnectWise throttling: past a request rate the API answers 429 + ``Retry-After`` (docs/vendors/connectwise.md §B.5).
 
 The docs only say "> 1,000 requests/minute will likely be throttled"; the exact window is not
 public. The emulator counts requests in a sliding one-second window and is OFF by default so

@@ -1,6 +1,6 @@
 """GET on a collection and ``/count``: conditions, childConditions, customFieldConditions, orderBy,
 fields, navigable paging (``page``/``pageSize``, ``Link`` with first/prev/next/last) and forward-only
-paging (``pagination-type: forward-only`` + ``pageId``), psa-apis.md B.3.
+paging (``pagination-type: forward-only`` + ``pageId``), docs/vendors/connectwise.md §B.3.
 
 Kept cheap: rows come id-ordered from a cached id index, the page is cut before projection, and with
 forward-only paging the scan starts at ``pageId`` (bisect) and stops as soon as the page is full.

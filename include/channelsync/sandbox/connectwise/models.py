@@ -1,10 +1,10 @@
-"""The ConnectWise models the emulator serves, from connectwise-models.md (the contract).
+"""The ConnectWise models the emulator serves, from docs/vendors/connectwise.md §B.7 (the contract).
 
 Each :class:`ResourceSpec` lists the model's fields (a request naming any other field in
 ``conditions``/``orderBy``/PATCH is refused), what is required on create, maximum lengths,
 reference fields (resolved by id / name / identifier and stored as reference objects), unique
 fields, enums and defaults. Category / SubCategory / Manufacturer / ProductType fields come from
-psa-apis.md B.6 where connectwise-models.md has no table.
+the short table of the same section (docs/vendors/connectwise.md §B.7).
 
 Records are stored as the real server answers them: null fields are omitted (ConnectWise's JSON
 serializer drops nulls), so a record carries exactly what was set plus defaults.

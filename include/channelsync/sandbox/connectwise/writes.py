@@ -1,4 +1,4 @@
-"""POST / PUT / PATCH bodies → validated records (psa-apis.md B.4, B.5).
+"""POST / PUT / PATCH bodies → validated records (docs/vendors/connectwise.md §B.4, §B.5).
 
 - Unknown body fields and read-only fields are ignored on POST / PUT, as the real server does.
 - References are accepted as ``{id}``, ``{name}`` (name references) or ``{identifier}`` (companies,

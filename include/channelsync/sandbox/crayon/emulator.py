@@ -1,6 +1,6 @@
 """Crayon Cloud-iQ Customer API v1 (successor of rhipe PRISM) under ``/crayon/api/v1``.
 
-Faithful to specs/crayon-customer-api-v1.openapi.json and reference/distributor-apis.md §2.2:
+Faithful to specs/crayon-customer-api-v1.openapi.json and docs/vendors/crayon.md §2.2:
 - ``POST /api/v1/connect/token``: Basic auth with the API client id / secret, form
   ``grant_type=password&username&password&scope=CustomerApi``; ``expiresIn`` 3600 (sandbox clock).
   Errors as the identity server answers them: 400 ``{"error": "invalid_client" | "invalid_grant" | ...}``.

@@ -220,7 +220,7 @@ def billing_record(line_id: int, statement_id: int, line: InvoiceLine, tenant: d
     }
 
 
-# PRISM invoice CSV columns (reference §2.1) plus the identifiers a reconciler needs.
+# PRISM invoice CSV columns (docs/vendors/crayon.md §2.1) plus the identifiers a reconciler needs.
 RECONCILIATION_COLUMNS = (
     ("CustomerTenantId", lambda r: r["customerTenant"]["id"]),
     ("CustomerName", lambda r: r["customerTenant"]["name"]),

@@ -1,4 +1,5 @@
-"""Pax8 partner API under ``/pax8`` (specs/pax8-partner.openapi.json, pax8-auth.openapi.json, reference §4.1).
+"""Pax8 partner API under ``/pax8`` (docs/vendors/pax8.md §4.1; specs/pax8-partner.openapi.json,
+pax8-auth.openapi.json).
 
 - Token: ``POST /pax8/v1/token`` (the auth spec's path) and ``POST /pax8/oauth/token`` (token-manager's),
   JSON ``{client_id, client_secret, audience, grant_type: client_credentials}`` →

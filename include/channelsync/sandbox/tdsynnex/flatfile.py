@@ -7,44 +7,13 @@ Files (names as real accounts see them, e.g. ``c1150897.zip`` holding ``1150897.
 - ``category_list.txt``;
 - ``GET /tdsynnex/ftp/`` lists them, one name per line (like an FTP ``NLST``).
 
-``<customerNo>.ap`` layout. The column order follows the "Flat File P&A Spec (June 2013, v2.61)" as
-user code that parses real files records it (70 columns, ``~``-delimited, no quoting, CRLF line
-ends, first line = column names, detail records carry ``DTL`` in column 1). Encoding: cp1252
-(Windows Western; the files are produced on Windows and French descriptions carry é/è/à, the
-trademark signs ™/®); readers must not assume UTF-8.
-
-====  ===================================  ============================================
-col   name                                 emulator content
-====  ===================================  ============================================
-0     Trading Partner Code                 customer number
-1     Detail Record ID                     ``DTL``
-2     Manufacturer Part#                   mpn
-4     SYNNEX SKU #                         synnex_sku
-5     Status Code                          ``A`` active, ``D`` discontinued
-6     Part Description                     short technical description
-7     Manufacturer Name                    manufacturer
-9     Qty on Hand (Total)                  sum of warehouse quantities
-12    Contract Price (With Promo/Rebate)   reseller price
-13    MSRP                                 msrp
-14,15,17,21,23  Warehouse Qty on Hand      warehouses 3, 11, 23, 29, 7 (see ``WAREHOUSE_COLUMNS``)
-16    Returnable Flag                      ``Y``
-18    Parcel Shippable                     ``Y`` below 70 lb
-20    Unit Cost (w/o Promo/Rebate)         reseller price
-24    SYNNEX CAT Code                      category code (ASSUMPTION: the world's 3-letter codes
-                                           stand in for the real 9-digit codes)
-27    Ship Weight                          lb
-28    Serialized Flag                      ``Y`` for computers, monitors, servers, network gear
-33    UPC Code                             upc
-36    SKU Created Date                     YYYYMMDD
-49    Long Description (1)                 long description
-58    Product Description (FR)             French description (non-ASCII)
-====  ===================================  ============================================
-
-Every other column is present and empty (SYNNEX internal use, government prices, dimensions ...).
-
-``category_list.txt`` (ASSUMPTION: same delimiter and encoding as the flat file; columns as a
-user's import of the real list shows): ``CatCode~Level1Description~Level2Description~
-Level3Description~UNSPSC``, first line = column names.
+``<customerNo>.ap`` and ``category_list.txt`` follow the layout in
+:mod:`channelsync.clients.tdsynnex.flatfile_layout` (column order, delimiter, cp1252); this module only
+renders them. Emulator content per column: mpn, SKU, status, descriptions, manufacturer, quantities
+(total = sum of the warehouses), reseller price in both price columns, MSRP, ``Y`` returnable, parcel
+shippable below 70 lb, category code, weight, serialized for computers / monitors / servers / network
+gear, UPC, created 20240115, long description, a French description (non-ASCII). Every other column is
+present and empty (SYNNEX internal use, government prices, dimensions ...).
 """
 
 from __future__ import annotations
@@ -54,40 +23,26 @@ import zipfile
 from collections.abc import Iterable
 from typing import Any
 
-COLUMNS = 70
-DELIMITER = "~"
-ENCODING = "cp1252"
-COLUMN_NAMES = [
-    "Trading Partner Code", "Detail Record ID", "Manufacturer Part#", "SYNNEX Internal Use", "SYNNEX SKU #",
-    "Status Code", "Part Description", "Manufacturer Name", "SYNNEX Internal Use", "Qty on Hand (Total)",
-    "SYNNEX Internal Use", "SYNNEX Internal Use", "Contract Price (With Promo / Rebate)", "MSRP",
-    "Warehouse Qty on Hand", "Warehouse Qty on Hand", "Returnable Flag", "Warehouse Qty on Hand",
-    "Parcel Shippable", "Warehouse Qty on Hand", "Unit Cost (w/o Promo/Rebate)", "Warehouse Qty on Hand",
-    "Media Type", "Warehouse Qty on Hand", "SYNNEX CAT Code", "Warehouse Qty on Hand", "SYNNEX Internal Use",
-    "Ship Weight", "Serialized Flag", "Warehouse Qty on Hand", "Warehouse Qty on Hand", "SYNNEX Reserved Use",
-    "SYNNEX HC Price", "UPC Code", "UNSPSC Code", "SYNNEX Internal Use", "SKU Created Date", "SKU ATTRIBUTES",
-    "ETA Date", "ABC Code", "Kit/Stand Alone Flag", "State GOV Price", "Federal GOV Price", "EDUcational Price",
-    "TAA Flag", "GSA Pricing", "Promotion Flag", "Promotion Comment", "Promotion Expiration Date",
-    "Long Description (1)", "Long Description (2)", "Long Description (3)", "Length", "Width", "Height",
-    "Warehouse Qty on Hand", "GSA NTE Price", "Platform Type", "Product Description (FR)", "SYNNEX Reserved Use",
-    "Warehouse Qty on Hand", "Warehouse Qty on Hand", "Warehouse Qty on Hand", "Warehouse Qty on Hand",
-    "Replacement Sku", "Minimum Order Qty", "Purchasing Requirements", "Gov Class", "Warehouse Qty on Hand",
-    "MFG Drop Ship Warehouse QTY",
+from channelsync.clients.tdsynnex.flatfile_layout import (  # re-exported: the emulator reads them here
+    COL,
+    COLUMN_NAMES,
+    COLUMNS,
+    DELIMITER,
+    ENCODING,
+    WAREHOUSE_COLUMNS,
+)
+
+__all__ = [
+    "COL", "COLUMNS", "COLUMN_NAMES", "DELIMITER", "ENCODING", "WAREHOUSE_COLUMNS", "raw_row", "render_category_list",
+    "render_rows", "render_zip",
 ]
-# Column index of the fields the emulator fills (the client imports the same map).
-COL = {
-    "partner": 0, "record": 1, "mpn": 2, "sku": 4, "status": 5, "description": 6, "manufacturer": 7,
-    "quantity": 9, "price": 12, "msrp": 13, "returnable": 16, "parcel": 18, "cost": 20, "category": 24,
-    "weight": 27, "serialized": 28, "upc": 33, "created": 36, "long_description": 49, "description_fr": 58,
-}
-WAREHOUSE_COLUMNS = {"3": 14, "11": 15, "23": 17, "29": 21, "7": 23}
+
 SERIALIZED_CATEGORIES = {"NBK", "DSK", "MON", "SRV", "NSW", "WLS", "PRN", "UPS"}
 FRENCH_NAMES = {
     "NBK": "Ordinateur portable", "DSK": "Ordinateur de bureau", "MON": "Écran", "SRV": "Serveur",
     "NSW": "Commutateur réseau", "WLS": "Réseau sans fil", "SSD": "Disque SSD", "PRN": "Imprimante",
     "KBM": "Clavier et souris", "CBL": "Câbles et adaptateurs", "UPS": "Onduleur", "DOC": "Station d'accueil",
 }
-assert len(COLUMN_NAMES) == COLUMNS
 
 
 def _clean(value: Any) -> str:
@@ -136,11 +91,20 @@ def render_zip(customer_number: str, products: Iterable[dict[str, Any]], extra: 
 
 
 def raw_row(customer_number: str, values: dict[str, str]) -> list[str]:
-    """One detail row with only the given fields filled (``COL`` names), for deliberately broken rows."""
+    """One detail row with only the given fields filled (``COL`` names), for deliberately broken rows.
+
+    Values are written as given (a ``~`` in one shifts the columns after it, as in a real broken file).
+    The reserved name ``cells`` (a number as text) cuts the row to that many cells (a line cut short) or
+    pads it with empty cells (a row with extra columns)."""
     row = [""] * COLUMNS
     row[COL["partner"]], row[COL["record"]] = customer_number, "DTL"
+    cells = values.get("cells")
     for name, value in values.items():
-        row[COL[name]] = value
+        if name != "cells":
+            row[COL[name]] = value
+    if cells is not None:
+        count = int(cells)
+        row = row[:count] + [""] * (count - COLUMNS)
     return row
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from channelsync.templates.options_common import CurrencyRules, LoadOptions, MarkupRules, _Options
+from channelsync.templates.options_common import CurrencyRules, MarkupRules, TemplateOptions
 
 
-class CatalogSyncOptions(_Options):
+class CatalogSyncOptions(TemplateOptions):
     # TD SYNNEX category code → PSA product category; the keys are the category selection.
     category_map: dict[str, str] = Field(default_factory=dict)
     markup: MarkupRules = Field(default_factory=MarkupRules)
@@ -24,4 +24,3 @@ class CatalogSyncOptions(_Options):
     max_products: int | None = Field(default=None, ge=1)
     # Also write on-hand quantities (ConnectWise inventory / Autotask InventoryItems) when true.
     sync_inventory: bool = False
-    load: LoadOptions = Field(default_factory=LoadOptions)

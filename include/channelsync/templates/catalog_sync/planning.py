@@ -17,7 +17,7 @@ def markup_rules(markup: MarkupOptions) -> MarkupRules:
     )
 
 
-def catalog_options(options: CatalogSyncOptions, *, integration: str, psa_system: str) -> CatalogOptions:
+def catalog_options(options: CatalogSyncOptions, *, psa_system: str) -> CatalogOptions:
     overrides: dict[str, object] = {}
     if options.max_products is not None:
         overrides["max_products"] = options.max_products

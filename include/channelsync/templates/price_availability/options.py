@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from channelsync.templates.options_common import CurrencyRules, LoadOptions, MarkupRules, _Options
+from channelsync.templates.options_common import CurrencyRules, MarkupRules, TemplateOptions
 
 
-class PriceAvailabilityOptions(_Options):
+class PriceAvailabilityOptions(TemplateOptions):
     # in_use: products linked by catalog_sync that appear on open purchase orders / quotes, plus ``skus``;
     # list: only ``skus``.
     source: Literal["in_use", "list", "linked"] = "linked"
@@ -17,4 +17,3 @@ class PriceAvailabilityOptions(_Options):
     update_price: bool = True
     markup: MarkupRules = Field(default_factory=MarkupRules)
     currency: CurrencyRules = Field(default_factory=CurrencyRules)
-    load: LoadOptions = Field(default_factory=LoadOptions)

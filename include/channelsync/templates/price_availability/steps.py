@@ -13,7 +13,6 @@ reports), but not written: neither PSA adapter reads or writes inventory yet.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
@@ -22,9 +21,9 @@ from channelsync.adapters.psa_products import product_adapter
 from channelsync.canonical import PNA_ROW, conform
 from channelsync.errors import ChannelsyncError, define
 from channelsync.reconcile.price_availability import PnaPlan
-from channelsync.runs.loader import Operation, apply_operations
+from channelsync.runs import outcomes
 from channelsync.runs.steps import ItemOutcome, LoadSummary, PlanSummary
-from channelsync.state import repository
+from channelsync.runs.template import TemplateBase
 from channelsync.templates.price_availability.options import PriceAvailabilityOptions
 from channelsync.templates.price_availability.planning import pna_options
 
@@ -42,20 +41,9 @@ class PnaIncomplete(ChannelsyncError):
     code = PNA_INCOMPLETE
 
 
-def _options(run: RunContext) -> PriceAvailabilityOptions:
-    return cast(PriceAvailabilityOptions, run.options)
-
-
-def _xref(run: RunContext) -> pd.DataFrame:
-    return pd.DataFrame(
-        repository.load_xref(run.state_url, integration=run.integration.name, entity_type=ENTITY),
-        columns=["source_key", "psa_id", "fingerprint"], dtype="string",
-    )
-
-
 def wanted_skus(run: RunContext, xref: pd.DataFrame) -> list[str]:
     """The TD SYNNEX SKUs this run asks P&A for (distinct, sorted)."""
-    options = _options(run)
+    options = cast(PriceAvailabilityOptions, run.options)
     linked = xref[xref["source_key"].str.startswith(SOURCE_PREFIX)]
     if options.source == "list":
         skus = list(options.skus)
@@ -93,12 +81,13 @@ def pna_frame(results: list[PnaResult], *, currency: str) -> pd.DataFrame:
     return conform(pd.DataFrame(rows, columns=list(PNA_ROW)), PNA_ROW, name="TD SYNNEX P&A")
 
 
-class PriceAvailabilitySteps:
+class PriceAvailabilitySteps(TemplateBase[PriceAvailabilityOptions]):
     entity_type = ENTITY
+    tenant_scoped_ops = frozenset()  # cost / price updates only: each run re-plans them
 
     def extract(self, run: RunContext) -> pd.DataFrame:
-        skus = wanted_skus(run, _xref(run))
-        planner = pna_options(_options(run), run.integration)
+        skus = wanted_skus(run, self.xref(run))
+        planner = pna_options(self.options(run), run.integration)
         if not skus:
             return pna_frame([], currency=planner.source_currency)
         tdsynnex = run.integration.distributors["tdsynnex"]
@@ -119,46 +108,31 @@ class PriceAvailabilitySteps:
         from channelsync.reconcile.price_availability import build_pna_plan
 
         adapter = product_adapter(run.integration.psa.system, run.psa_client())
-        plan = build_pna_plan(valid, adapter.read_products(), _xref(run), pna_options(_options(run), run.integration))
-        plan_path = run.staging / "plan.parquet"
-        plan.frame.to_parquet(plan_path, index=False)
-        return PlanSummary(plan_path=plan_path, counts=plan.counts, diff=plan.diff_rows(), items=_conflicts(plan))
+        plan = build_pna_plan(valid, adapter.read_products(), self.xref(run),
+                              pna_options(self.options(run), run.integration))
+        conflicts = plan.conflicts()
+        items = self.plan_items(conflicts, outcome=outcomes.CONFLICT.name, error_code=conflicts["error_code"],
+                                reason=conflicts["reason"])
+        return PlanSummary(plan_path=self.stage_plan(run, plan.frame), counts=plan.counts, diff=plan.diff_rows(),
+                           items=items)
 
-    def apply(self, run: RunContext, plan_path: Path) -> LoadSummary:
-        from channelsync.state.repository import Ledger
-
-        assert run.run_id is not None
-        plan = PnaPlan(frame=pd.read_parquet(plan_path))
+    def apply(self, run: RunContext, plan_path: str) -> LoadSummary:
+        plan = PnaPlan(frame=self.read_plan(plan_path))
         adapter = product_adapter(run.integration.psa.system, run.psa_client())
-        ledger = Ledger(run.state_url, integration=run.integration.name, template=run.template)
         operations = [
-            Operation(key=str(row.idempotency_key), op="update", source_key=str(row.source_key),
-                      psa_id=str(row.psa_id),
-                      fields={"unit_cost": float(row.desired_unit_cost), "unit_price": float(row.desired_unit_price)},
-                      changed_fields=[str(name) for name in row.changed_fields], fingerprint=str(row.fingerprint))
+            self.operation(key=str(row.idempotency_key), op="update", source_key=str(row.source_key),
+                           target_id=str(row.psa_id), changed_fields=row.changed_fields,
+                           fields={"unit_cost": float(row.desired_unit_cost),
+                                   "unit_price": float(row.desired_unit_price)},
+                           fingerprint=str(row.fingerprint))
             for row in plan.updates().itertuples()
         ]
-        summary = apply_operations(operations, adapter, ledger, run_id=run.run_id,
-                                   concurrency=_options(run).load.concurrency)
+        summary = self.load(run, operations, adapter)
         # Flagged items are recorded by the load stage (it owns the "flagged" outcome): never written.
         summary.outcomes.extend(
-            ItemOutcome(str(row.source_key), "flagged", None if pd.isna(row.psa_id) else str(row.psa_id),
+            ItemOutcome(str(row.source_key), outcomes.FLAGGED.name, None if pd.isna(row.psa_id) else str(row.psa_id),
                         error_code=str(row.error_code), error_message=str(row.reason))
             for row in plan.flagged().itertuples()
         )
         summary.details["unchanged"] = int((plan.frame["op"] == "unchanged").sum())
         return summary
-
-
-def _conflicts(plan: PnaPlan) -> pd.DataFrame:
-    """Conflicts: recorded as items at plan time, never written."""
-    reported = plan.conflicts()
-    return pd.DataFrame({
-        "entity_type": ENTITY,
-        "source_key": reported["source_key"].astype(str),
-        "psa_id": reported["psa_id"].astype(str),
-        "outcome": "conflict",
-        "error_code": reported["error_code"].astype(str),
-        "error_message": reported["reason"].astype(str),
-        "changed_fields": reported["changed_fields"].map(lambda v: [str(x) for x in v] if v is not None else []),
-    })

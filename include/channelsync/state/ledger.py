@@ -1,0 +1,214 @@
+"""The operation ledger: claim a write before sending it, mark it after — exactly once, across runs,
+retries, processes and integrations.
+
+An operation is claimed under (target system, target tenant, scope, idempotency key); see
+:class:`~channelsync.state.models.OperationLedger`. Claiming inserts the row (``pending``, held by
+this task attempt); the unique key makes exactly one claimant win, on SQLite and PostgreSQL alike.
+What a claim finds decides what the loader does:
+
+- ``send``: the row is new, or a definite earlier failure (``failed``: refused, not written) — send it;
+- ``uncertain``: an earlier attempt of this run, or an orphan (its run has finished, or it is older
+  than :data:`ORPHAN_AFTER`), may have sent it — the loader reads the target before sending again;
+- ``applied``: done already (by this run, another run or another integration) — never sent again;
+- ``held``: another run that is still running holds it right now — the loader waits for it.
+
+Taking over a row is a compare-and-set on its holder, so two claimants never both win.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import delete, select, update
+
+from channelsync.state.db import session_scope
+from channelsync.state.models import CrossReference, OperationLedger, SyncRun
+from channelsync.state.upsert import upsert
+
+ClaimState = Literal["send", "uncertain", "applied", "held"]
+Scope = Literal["run", "tenant"]
+ORPHAN_AFTER = timedelta(hours=1)
+_CHUNK = 400
+
+
+@dataclass(frozen=True)
+class Target:
+    """The system written to and its tenant (the Autotask database, the ConnectWise company, the TD
+    SYNNEX account): the scope of exactly-once, never the integration."""
+
+    system: str
+    tenant: str
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the loader tells the ledger about one operation."""
+
+    key: str
+    scope: Scope
+    op: str
+    source_key: str
+    target_id: str | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    state: ClaimState
+    target_id: str | None = None
+    integration: str | None = None  # who applied / holds it
+    run_id: int | None = None
+    details: dict[str, Any] | None = None
+
+
+class Ledger:
+    """The ledger as one task attempt of one run sees it (``holder`` is unique per attempt)."""
+
+    def __init__(self, url: str, *, integration: str, template: str, run_id: int, target: Target,
+                 entity_type: str) -> None:
+        self.url, self.integration, self.template = url, integration, template
+        self.run_id, self.target, self.entity_type = run_id, target, entity_type
+        self.holder = uuid.uuid4().hex
+        self._row_ids: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def scope_of(self, scope: Scope) -> str:
+        return "tenant" if scope == "tenant" else f"run:{self.run_id}"
+
+    # -- claiming -----------------------------------------------------------------------------------
+    def claim(self, entries: Sequence[LedgerEntry]) -> dict[str, Claim]:
+        """Claim ``entries`` in one transaction; returns the claim of each key."""
+        now = datetime.now(UTC)
+        result: dict[str, Claim] = {}
+        with session_scope(self.url) as session:
+            for start in range(0, len(entries), _CHUNK):
+                chunk = entries[start: start + _CHUNK]
+                upsert(session, OperationLedger, [self._new_row(entry, now) for entry in chunk],
+                       keys=["target_system", "target_tenant", "scope", "idempotency_key"])
+                rows = self._rows(session, chunk)
+                finished = self._finished_runs(session, {row.run_id for row in rows.values()
+                                                         if row.holder != self.holder and row.run_id is not None})
+                for entry in chunk:
+                    row = rows[(self.scope_of(entry.scope), entry.key)]
+                    with self._lock:
+                        self._row_ids[(self.scope_of(entry.scope), entry.key)] = row.id
+                    result[entry.key] = self._decide(session, row, finished, now)
+        return result
+
+    def _new_row(self, entry: LedgerEntry, now: datetime) -> dict[str, Any]:
+        return {
+            "target_system": self.target.system, "target_tenant": self.target.tenant,
+            "scope": self.scope_of(entry.scope), "idempotency_key": entry.key, "entity_type": self.entity_type,
+            "op": entry.op, "source_key": entry.source_key, "target_id": entry.target_id, "status": "pending",
+            "integration": self.integration, "template": self.template, "run_id": self.run_id,
+            "holder": self.holder, "details": {}, "created_at": now, "updated_at": now,
+        }
+
+    def _rows(self, session: Any, chunk: Sequence[LedgerEntry]) -> dict[tuple[str, str], OperationLedger]:
+        rows: dict[tuple[str, str], OperationLedger] = {}
+        for scope in {self.scope_of(entry.scope) for entry in chunk}:
+            keys = [entry.key for entry in chunk if self.scope_of(entry.scope) == scope]
+            found = session.scalars(select(OperationLedger).where(
+                OperationLedger.target_system == self.target.system,
+                OperationLedger.target_tenant == self.target.tenant,
+                OperationLedger.scope == scope, OperationLedger.idempotency_key.in_(keys)))
+            rows.update({(row.scope, row.idempotency_key): row for row in found})
+        return rows
+
+    @staticmethod
+    def _finished_runs(session: Any, run_ids: set[int]) -> set[int]:
+        if not run_ids:
+            return set()
+        return set(session.scalars(select(SyncRun.id).where(SyncRun.id.in_(run_ids), SyncRun.status != "running")))
+
+    def _decide(self, session: Any, row: OperationLedger, finished: set[int], now: datetime) -> Claim:
+        if row.status == "applied":
+            return Claim("applied", row.target_id, row.integration, row.run_id, dict(row.details or {}))
+        if row.holder == self.holder:
+            return Claim("send")  # inserted just now
+        if row.status == "failed":  # refused by the target: nothing was written, so it may be sent
+            return Claim("send") if self._take_over(session, row, now) else self._held(row)
+        updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
+        orphan = row.run_id is None or row.run_id in finished or now - updated > ORPHAN_AFTER
+        if row.run_id == self.run_id or orphan:  # pending / unknown: it may have been sent
+            return Claim("uncertain") if self._take_over(session, row, now) else self._held(row)
+        return self._held(row)
+
+    @staticmethod
+    def _held(row: OperationLedger) -> Claim:
+        return Claim("held", row.target_id, row.integration, row.run_id)
+
+    def _take_over(self, session: Any, row: OperationLedger, now: datetime) -> bool:
+        taken = session.execute(
+            update(OperationLedger)
+            .where(OperationLedger.id == row.id, OperationLedger.holder == row.holder,
+                   OperationLedger.status == row.status)
+            .values(holder=self.holder, run_id=self.run_id, integration=self.integration, template=self.template,
+                    status="pending", updated_at=now)
+        ).rowcount
+        return bool(taken)
+
+    def release(self, entries: Sequence[LedgerEntry]) -> None:
+        """Give back claims that were never sent (deferred): nobody has to resolve them later."""
+        with session_scope(self.url) as session:
+            for entry in entries:
+                session.execute(delete(OperationLedger).where(
+                    OperationLedger.id == self._row_id(entry), OperationLedger.holder == self.holder,
+                    OperationLedger.status == "pending"))
+
+    # -- marking ------------------------------------------------------------------------------------
+    def mark_applied_many(self, marks: Sequence[tuple[LedgerEntry, str, dict[str, Any] | None]]) -> None:
+        """(entry, target id, xref row or None) each, in one transaction."""
+        if not marks:
+            return
+        now = datetime.now(UTC)
+        with session_scope(self.url) as session:
+            for entry, target_id, _xref in marks:
+                session.execute(
+                    update(OperationLedger).where(OperationLedger.id == self._row_id(entry))
+                    .values(status="applied", target_id=target_id, error_code=None, error_message=None,
+                            updated_at=now))
+            self._upsert_xref(session, [xref for _, _, xref in marks if xref], now)
+
+    def mark_failed(self, entry: LedgerEntry, *, status: str, error_code: str, error_message: str) -> None:
+        """``status``: failed (refused: not written) or unknown (no answer: may have been written)."""
+        with session_scope(self.url) as session:
+            session.execute(
+                update(OperationLedger).where(OperationLedger.id == self._row_id(entry))
+                .values(status=status, error_code=error_code[:80], error_message=error_message[:2000],
+                        updated_at=datetime.now(UTC)))
+
+    def link(self, xrefs: Sequence[dict[str, Any]]) -> None:
+        """Record cross-references without a write (records that already exist in the target)."""
+        with session_scope(self.url) as session:
+            self._upsert_xref(session, xrefs, datetime.now(UTC))
+
+    def _upsert_xref(self, session: Any, xrefs: Sequence[dict[str, Any]], now: datetime) -> None:
+        rows = [{"integration": self.integration, "updated_at": now, **xref} for xref in xrefs]
+        for start in range(0, len(rows), 1000):
+            upsert(session, CrossReference, rows[start: start + 1000],
+                   keys=["integration", "entity_type", "source_key"], update=["psa_id", "fingerprint", "updated_at"])
+
+    def _row_id(self, entry: LedgerEntry) -> int:
+        with self._lock:
+            return self._row_ids[(self.scope_of(entry.scope), entry.key)]
+
+    # -- reading ------------------------------------------------------------------------------------
+    def statuses(self, entries: Sequence[LedgerEntry]) -> dict[str, str]:
+        """The ledger status of each entry's key (missing: never claimed)."""
+        out: dict[str, str] = {}
+        with session_scope(self.url) as session:
+            for scope in {self.scope_of(entry.scope) for entry in entries}:
+                keys = [entry.key for entry in entries if self.scope_of(entry.scope) == scope]
+                for start in range(0, len(keys), _CHUNK):
+                    out.update(session.execute(
+                        select(OperationLedger.idempotency_key, OperationLedger.status).where(
+                            OperationLedger.target_system == self.target.system,
+                            OperationLedger.target_tenant == self.target.tenant,
+                            OperationLedger.scope == scope,
+                            OperationLedger.idempotency_key.in_(keys[start: start + _CHUNK]))).tuples().all())
+        return out
