@@ -9,17 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from channelsync.errors import ConfigError
 
-TemplateName = Literal[
-    "catalog_sync", "price_availability", "service_catalog_sync", "subscription_billing", "submit_orders",
-    "order_status",
-]
+# Any template in channelsync.templates.registry (checked when the file is loaded, with the known names).
+TemplateName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
 PsaSystem = Literal["autotask", "connectwise"]
 DistributorName = Literal["tdsynnex", "crayon", "pax8"]
 
@@ -118,7 +116,8 @@ def _validate_template_options(path: Path, integration: IntegrationConfig) -> No
     for name, template in integration.templates.items():
         spec = TEMPLATES.get(name)
         if spec is None:
-            raise ConfigError(f"{path}: integration {integration.name!r}: template {name!r} is not available yet")
+            raise ConfigError(f"{path}: integration {integration.name!r}: template {name!r} is not available "
+                              f"(available: {', '.join(sorted(TEMPLATES))})")
         missing = [d for d in spec.distributors if d not in integration.distributors]
         if missing:
             raise ConfigError(

@@ -86,7 +86,7 @@ def test_a_retried_attempt_sends_only_what_is_not_applied(ledger: tuple[Ledger, 
 
 
 def test_lost_answers_are_resolved_by_lookup_never_resent_blindly(ledger: tuple[Ledger, int]) -> None:
-    store, run_id = ledger
+    store, _run_id = ledger
     psa = ScriptedPsa({"s0": "lost_after_write", "s1": "lost_before_write"})
     summary = apply_operations(_ops(2), psa, store, concurrency=1)
     outcomes = {o.source_key: o.outcome for o in summary.outcomes}
@@ -95,7 +95,7 @@ def test_lost_answers_are_resolved_by_lookup_never_resent_blindly(ledger: tuple[
 
 
 def test_fatal_errors_fail_the_item_only(ledger: tuple[Ledger, int]) -> None:
-    store, run_id = ledger
+    store, _run_id = ledger
     summary = apply_operations(_ops(4), ScriptedPsa({"s2": "fatal"}), store, concurrency=2)
     assert Counter(o.outcome for o in summary.outcomes) == Counter({"created": 3, "failed": 1})
     assert summary.retriable_failures == 0
@@ -121,7 +121,7 @@ def test_a_write_that_cannot_be_built_fails_its_item_only(ledger: tuple[Ledger, 
 
 
 def test_spent_budget_defers_the_rest_without_sending(ledger: tuple[Ledger, int]) -> None:
-    store, run_id = ledger
+    store, _run_id = ledger
     psa = ScriptedPsa({"s2": "quota"})
     summary = apply_operations(_ops(8), psa, store, concurrency=1)
     assert [o.outcome for o in summary.outcomes] == ["created", "created"] + ["deferred"] * 6
@@ -132,7 +132,7 @@ def test_spent_budget_defers_the_rest_without_sending(ledger: tuple[Ledger, int]
 
 
 def test_an_unreachable_psa_opens_the_circuit(ledger: tuple[Ledger, int]) -> None:
-    store, run_id = ledger
+    store, _run_id = ledger
     psa = ScriptedPsa(default="down")
     summary = apply_operations(_ops(50), psa, store, concurrency=1)
     assert sum(psa.sent.values()) == CIRCUIT_BREAKER
@@ -153,7 +153,7 @@ def test_a_create_left_pending_by_a_crashed_attempt_is_looked_up_not_resent(ledg
 
 
 def test_an_update_whose_answer_was_lost_is_sent_again(ledger: tuple[Ledger, int]) -> None:
-    store, run_id = ledger
+    store, _run_id = ledger
     update = Operation(key="u0", op="update", source_key="s0", target_id="id-s0", fields={"unit_price": 2.0})
     psa = ScriptedPsa({"s0": "lost_before_write"})
     calls = {"n": 0}

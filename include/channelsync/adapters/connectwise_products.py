@@ -5,7 +5,19 @@ mpn → ``manufacturerPartNumber`` and, on create, ``identifier`` (the natural k
 ConnectWise, what people type by hand, and what an unanswered create is looked up by),
 vendor_sku → ``vendorSku``, manufacturer → ``manufacturer`` reference (created when missing),
 category → ``subcategory`` (and its parent ``category``), unit_cost → ``cost``, unit_price →
-``price``, active → not ``inactiveFlag``. New items are type "Hardware", vendor TD SYNNEX.
+``price``, active → not ``inactiveFlag``. New items are type "Hardware".
+
+vendor → the ``vendor`` company reference (connectwise-models.md: catalog_item ``vendor``, a
+CompanyReference: the company the item is bought from, ConnectWise's counterpart of Autotask's default
+vendor row). "TD SYNNEX" is the company with identifier ``TDSYNNEX``; another vendor reads as
+``company #<id>``. It is a field of the item itself, sent in the create's one call, so a create cannot
+leave it behind the way a separate Autotask vendor row can; it is managed all the same, so an item
+made by hand and linked by SKU/MPN without it (or with another vendor) is repaired by an update.
+
+quantity_on_hand: never written. A catalog item has no on-hand field; ``{id}/inventory`` and
+``{identifier}/quantityOnHand`` are read-only, and stock moves only through procurement (receiving,
+inventory adjustments) for Inventory-class items — channelsync creates NonInventory items. The
+configuration refuses ``sync_inventory`` for ConnectWise integrations (canonical.limits.STOCK_WRITABLE).
 """
 
 from __future__ import annotations
@@ -16,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from channelsync.canonical import PSA_PRODUCT, conform
-from channelsync.errors import FatalApiError, define
+from channelsync.errors import ChannelsyncError, FatalApiError, OutcomeUnknownError, QuotaExhausted, define
 
 if TYPE_CHECKING:
     from channelsync.clients.connectwise import ConnectWiseClient
@@ -25,8 +37,14 @@ if TYPE_CHECKING:
 CW_UNKNOWN_SUBCATEGORY = define(
     "CW_UNKNOWN_SUBCATEGORY", "connectwise", "The mapped category is not a ConnectWise procurement subcategory"
 )
+CW_UNKNOWN_VENDOR = define("CW_UNKNOWN_VENDOR", "connectwise", "The product's vendor has no ConnectWise company")
+CW_NO_STOCK = define("CW_NO_STOCK", "connectwise", "ConnectWise catalog items have no writable on-hand quantity")
+CW_LOOKUP_FAILED = define(
+    "CW_LOOKUP_FAILED", "connectwise", "Looking up a catalog item whose create may have been applied failed; still unknown"
+)
 READ_FIELDS = ("id,identifier,description,customerDescription,manufacturerPartNumber,vendorSku,manufacturer/name,"
-               "subcategory/name,cost,price,inactiveFlag")
+               "subcategory/name,cost,price,inactiveFlag,vendor/id,vendor/identifier")
+VENDOR_NAME = "TD SYNNEX"
 VENDOR_IDENTIFIER = "TDSYNNEX"
 PRODUCT_TYPE = "Hardware"
 
@@ -56,6 +74,9 @@ class ConnectWiseProducts:
                 "unit_price": item.get("price"),
                 "msrp": None,
                 "active": not item.get("inactiveFlag", False),
+                "vendor": vendor_label(item.get("vendor")),
+                "quantity_on_hand": None,
+                "inventory_id": None,
             }
             for item in self.client.iter_catalog_items(fields=READ_FIELDS)
         ]
@@ -63,10 +84,13 @@ class ConnectWiseProducts:
         return conform(frame, PSA_PRODUCT, name="ConnectWise catalog items")
 
     def execute(self, operation: Operation) -> str:
+        if "quantity_on_hand" in operation.changed_fields and operation.fields.get("quantity_on_hand") is not None:
+            raise FatalApiError("ConnectWise catalog items have no writable on-hand quantity (sync_inventory)",
+                                code=CW_NO_STOCK, system="connectwise")
         if operation.op == "create":
             body = {"identifier": operation.fields["mpn"], **self._body(operation.fields, operation.fields)}
-            body.update(type={"id": self._product_type()}, vendor={"identifier": VENDOR_IDENTIFIER},
-                        productClass="NonInventory")
+            body.setdefault("vendor", {"identifier": VENDOR_IDENTIFIER})
+            body.update(type={"id": self._product_type()}, productClass="NonInventory")
             return str(self.client.create_catalog_item(body)["id"])
         assert operation.target_id is not None
         changes = self._body(operation.fields, {f: operation.fields[f] for f in operation.changed_fields})
@@ -76,7 +100,16 @@ class ConnectWiseProducts:
     def resolve_unknown(self, operation: Operation) -> str | None:
         if operation.op != "create":
             return None  # the loader resends updates (absolute values); only creates are looked up
-        found = self.client.find_catalog_items([operation.fields["mpn"]], fields="id,identifier")
+        try:
+            found = self.client.find_catalog_items([operation.fields["mpn"]], fields="id,identifier")
+        except (QuotaExhausted, OutcomeUnknownError):
+            raise
+        except ChannelsyncError as exc:
+            # Not "failed": the create stays uncertain, so no later attempt sends it blindly.
+            raise OutcomeUnknownError(
+                f"create {operation.source_key}: looking the item up in ConnectWise failed ({exc}); whether it was "
+                "created is still unknown", code=CW_LOOKUP_FAILED, system="connectwise",
+            ) from exc
         return str(found[0]["id"]) if found else None
 
     def in_use_product_ids(self) -> set[str]:
@@ -113,6 +146,8 @@ class ConnectWiseProducts:
                 body["cost"] = value
             elif name == "unit_price":
                 body["price"] = value
+            elif name == "vendor":
+                body["vendor"] = {"identifier": _vendor_identifier(value)}
             elif name == "active":
                 body["inactiveFlag"] = not value
         return body
@@ -144,3 +179,19 @@ class ConnectWiseProducts:
                 types = {t["name"].lower(): int(t["id"]) for t in self.client.types()}
                 self._type_id = types[PRODUCT_TYPE.lower()]
             return self._type_id
+
+
+def vendor_label(vendor: dict[str, Any] | None) -> str | None:
+    """The canonical ``vendor`` of a catalog item from its ``vendor`` reference."""
+    if not vendor:
+        return None
+    if str(vendor.get("identifier") or "").upper() == VENDOR_IDENTIFIER:
+        return VENDOR_NAME
+    return f"company #{vendor.get('id')}" if vendor.get("id") is not None else str(vendor.get("identifier"))
+
+
+def _vendor_identifier(name: Any) -> str:
+    if str(name or VENDOR_NAME) != VENDOR_NAME:
+        raise FatalApiError(f"vendor {name!r}: channelsync sets {VENDOR_NAME} as the vendor only",
+                            code=CW_UNKNOWN_VENDOR, system="connectwise")
+    return VENDOR_IDENTIFIER

@@ -6,42 +6,52 @@
     channelsync airflow load-settings [--file F] [--sandbox-url URL]
     channelsync sync TEMPLATE --integration NAME [--preview]
     channelsync status [--integration NAME] [--limit N]
+
+A failure the user can fix (a set-up step not done, a bad file, an unknown name, a server not
+running) ends in ONE line on stderr saying what is wrong and the command that fixes it, exit code 2;
+``--debug`` (before or after the command) prints the traceback too. See ``cli/checks.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
-
-from channelsync.errors import ChannelsyncError
+from typing import Any
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="channelsync", description="Distributor ↔ PSA integration engine")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # --debug is accepted before and after the command (SUPPRESS: a subcommand does not reset it).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="on error, print the traceback too")
+    parser = argparse.ArgumentParser(prog="channelsync", description="Distributor ↔ PSA integration engine",
+                                     parents=[common])
+    commands = _Commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"), common)
 
     db = commands.add_parser("db", help="state store schema").add_subparsers(dest="action", required=True)
-    upgrade = db.add_parser("upgrade", help="create or upgrade the state store schema (idempotent)")
+    upgrade = db.add_parser("upgrade", help="create or upgrade the state store schema (idempotent)",
+                            parents=[common])
     upgrade.add_argument("--url", help="SQLAlchemy URL (default: CHANNELSYNC_STATE_URL, Airflow's "
                                        "channelsync_state connection, or the SQLite file)")
 
     sandbox = commands.add_parser("sandbox", help="the vendor API emulators").add_subparsers(
         dest="action", required=True)
-    serve = sandbox.add_parser("serve", help="serve every emulator on one port")
+    serve = sandbox.add_parser("serve", help="serve every emulator on one port", parents=[common])
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
     serve.add_argument("--seed", type=int, default=42)
 
     config = commands.add_parser("config", help="the integrations file").add_subparsers(dest="action", required=True)
-    check = config.add_parser("check", help="validate the file and list the DAGs it makes")
+    check = config.add_parser("check", help="validate the file and list the DAGs it makes", parents=[common])
     check.add_argument("--file", type=Path)
 
     airflow = commands.add_parser("airflow", help="Airflow set-up").add_subparsers(dest="action", required=True)
-    load = airflow.add_parser("load-settings", help="load airflow_settings.yaml into Airflow")
-    load.add_argument("--file", type=Path, default=Path("airflow_settings.yaml"))
+    load = airflow.add_parser("load-settings", help="load airflow_settings.yaml into Airflow", parents=[common])
+    load.add_argument("--file", type=Path, help="default: ./airflow_settings.yaml, else the checkout's")
     load.add_argument("--sandbox-url", default="http://127.0.0.1:8700")
 
     sync = commands.add_parser("sync", help="run one template's DAG now, in this process")
@@ -55,15 +65,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Commands:
+    """The top-level subparsers, each given the common options (``--debug``)."""
+
+    def __init__(self, subparsers: Any, common: argparse.ArgumentParser) -> None:
+        self.subparsers, self.common = subparsers, common
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self.subparsers.add_parser(name, parents=[self.common], **kwargs)
+        return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
     try:
         return _dispatch(args)
-    except ChannelsyncError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from channelsync.cli.errors import explain, one_line
+
+        if debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        line = explain(exc)
+        if line is None:
+            detail = one_line(str(exc))[:300]
+            print(f"error: unexpected {type(exc).__name__}{': ' + detail if detail else ''} "
+                  "(`--debug` shows the traceback)", file=sys.stderr)
+            return 1
+        print(f"error: {line}", file=sys.stderr)
+        return 2
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -83,8 +115,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "airflow":
         from channelsync.airflow_settings import load_into_airflow
+        from channelsync.cli import checks
 
-        counts = load_into_airflow(args.file, sandbox_url=args.sandbox_url)
+        checks.airflow_metadata()
+        counts = load_into_airflow(_settings_file(args.file), sandbox_url=args.sandbox_url)
         print(f"loaded {counts['connections']} connections, {counts['pools']} pools, {counts['variables']} variables")
         return 0
     if args.command == "sync":
@@ -96,6 +130,17 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return print_status(args.integration, args.limit)
     raise AssertionError(args.command)
+
+
+def _settings_file(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    here = Path("airflow_settings.yaml")
+    if here.exists():
+        return here
+    from channelsync import settings
+
+    return settings.REPO_ROOT / "airflow_settings.yaml"
 
 
 def _serve(args: argparse.Namespace) -> int:

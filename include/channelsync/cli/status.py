@@ -12,6 +12,9 @@ STATUS_LABELS = {"no_change": "No Change", "success": "Success", "warning": "War
 
 
 def print_status(integration: str | None, limit: int) -> int:
+    from channelsync.cli import checks
+
+    checks.state_store()
     with session_scope() as session:
         query = select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)
         if integration:

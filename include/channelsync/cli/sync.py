@@ -1,17 +1,29 @@
-"""``channelsync sync``: run the very DAG Airflow schedules, in-process (``dag.test()``)."""
+"""``channelsync sync``: run the very DAG Airflow schedules, in-process (``dag.test()``).
+
+Before the run, what it needs is checked (``cli/checks.py``): the integrations file, the names given,
+Airflow's metadata database, the state store, and the Airflow connections the run reads (defined, and
+their hosts answering). A miss is one line naming the fix, before any DAG run is created.
+"""
 
 from __future__ import annotations
 
 import json
 
 from channelsync import settings
+from channelsync.cli import checks
+from channelsync.config import load_config
 from channelsync.dagfactory import build_dags
 from channelsync.errors import ConfigError
 from channelsync.templates.dag_builder import dag_id_for
 
 
 def run_sync(template: str, integration: str, *, preview: bool) -> int:
-    dags = build_dags(settings.config_path())
+    path = settings.config_path()
+    chosen = checks.integration_and_template(load_config(path), path, integration, template)
+    checks.airflow_metadata()
+    checks.state_store()
+    checks.connections(chosen, template)
+    dags = build_dags(path)
     dag_id = dag_id_for(integration, template)
     if dag_id not in dags:
         raise ConfigError(f"no DAG {dag_id}: is template {template!r} enabled for integration {integration!r}?")
@@ -28,7 +40,9 @@ def _print_diff_head(path: str, rows: int = 25) -> None:
     """The first lines of the preview's field-level diff (the whole diff stays in the CSV)."""
     import csv
 
-    with open(path, encoding="utf-8", newline="") as handle:
+    from channelsync.runs.staging import as_path
+
+    with as_path(path).open("r", encoding="utf-8", newline="") as handle:  # a URL on the staging root
         reader = csv.reader(handle)
         lines = [row for _, row in zip(range(rows + 1), reader, strict=False)]
     if len(lines) <= 1:

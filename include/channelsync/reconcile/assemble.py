@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from channelsync.canonical import PLAN, PLAN_OPS
+from channelsync.canonical import LOCATORS, PLAN, PLAN_OPS
 from channelsync.reconcile.fingerprint import text_scalar
 
 OP: dict[str, int] = {name: code for code, name in enumerate(PLAN_OPS)}
@@ -43,8 +43,10 @@ def _keys(
     psa_ids: pa.Array,
     fingerprint: pa.Array,
     replaces: np.ndarray,
+    suffix: np.ndarray | None = None,
 ) -> pa.Array:
-    """Idempotency keys of the write rows (null elsewhere); see the catalog module docstring."""
+    """Idempotency keys of the write rows (null elsewhere); see the catalog module docstring.
+    ``suffix``: per row, text appended to update / deactivate keys (what their fingerprint lacks)."""
     creates = np.flatnonzero(op == OP["create"])
     changes = np.flatnonzero((op == OP["update"]) | (op == OP["deactivate"]))
     replaced = replaces[creates]
@@ -70,6 +72,8 @@ def _keys(
         pc.utf8_slice_codeunits(fingerprint.take(rows), 0, 32),
         text_scalar(":"),
     )
+    if suffix is not None:
+        changed = pc.binary_join_element_wise(changed, pa.array(suffix[changes], pa.large_string()), text_scalar(""))
     # Gather into row order from [creates | changes | one null] by index: no Python strings.
     position = np.full(len(op), len(creates) + len(changes), dtype=np.int64)
     position[creates] = np.arange(len(creates))
@@ -84,10 +88,13 @@ def _to_pandas(array: pa.Array | pa.ChunkedArray, dtype: str) -> Any:
     if dtype == "boolean":
         values = pc.fill_null(array, False).to_numpy(zero_copy_only=False)
         return pd.arrays.BooleanArray(values, array.is_null().to_numpy(zero_copy_only=False))
+    if dtype == "Int64":
+        values = pc.fill_null(array, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        return pd.arrays.IntegerArray(values, array.is_null().to_numpy(zero_copy_only=False))
     return array.to_numpy(zero_copy_only=False).astype(dtype)
 
 
-_ARROW_TYPES = {"string": pa.large_string(), "float64": pa.float64(), "boolean": pa.bool_()}
+_ARROW_TYPES = {"string": pa.large_string(), "float64": pa.float64(), "boolean": pa.bool_(), "Int64": pa.int64()}
 
 
 def _chunks(values: pd.Series, arrow_type: pa.DataType) -> list[pa.Array]:
@@ -122,10 +129,11 @@ def assemble(
     desired_parts: list[tuple[pd.DataFrame, np.ndarray | None]],
     fields: tuple[str, ...],
     key_prefix: str,
+    key_suffix: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The canonical PLAN frame. Arrays are positional and of equal length; desired values are the
     ``desired_parts`` (frame, optional row mask) one after the other; before values are PSA row
-    ``psa_pos[i]`` (-1: none)."""
+    ``psa_pos[i]`` (-1: none), and so is ``before_<locator>`` of each managed field with a locator."""
     count = len(op)
     take = psa_pos.astype(np.int64)
 
@@ -137,7 +145,8 @@ def assemble(
     link = (match >= MATCHES.index("vendor_sku")) & (op != OP["duplicate"])
     save_xref = writes | ((op == OP["unchanged"]) & (link | (stored_fp != fingerprint)))
     fingerprints = pa.array(fingerprint, pa.large_string())
-    keys = _keys(key_prefix, op, source_key, pa.array(psa_ids, pa.large_string()), fingerprints, replaces)
+    keys = _keys(key_prefix, op, source_key, pa.array(psa_ids, pa.large_string()), fingerprints, replaces, key_suffix)
+    located = {LOCATORS[name] for name in fields if name in LOCATORS}
     columns: dict[str, Any] = {
         "op": _decode(op, PLAN_OPS),
         "source_key": pd.array(source_key, dtype="string"),
@@ -153,7 +162,8 @@ def assemble(
     for name, dtype in PLAN.items():
         if name.startswith("desired_") and name.removeprefix("desired_") in fields:
             columns[name] = _gather(desired_parts, name.removeprefix("desired_"), dtype)
-        elif name.startswith("before_") and name.removeprefix("before_") in fields:
+        elif name.startswith("before_") and (name.removeprefix("before_") in fields
+                                             or name.removeprefix("before_") in located):
             columns[name] = pd.array(from_psa(name.removeprefix("before_")), dtype=dtype)
         elif name not in columns:
             columns[name] = _to_pandas(pa.nulls(count, _ARROW_TYPES[dtype]), dtype)

@@ -52,7 +52,8 @@ def clean_text(values: pd.Series, limit: int | None = None) -> pd.Series:
 
 
 def desired_products(catalog: pd.DataFrame, options: CatalogOptions) -> pd.DataFrame:
-    """One row per catalog item: ``source_key``, ``category_code``, then every canonical PRODUCT_FIELD."""
+    """One row per catalog item: ``source_key``, ``category_code``, then every PSA_PRODUCT column but
+    ``psa_id`` (``inventory_id``, a locator, is missing)."""
     missing = [column for column in REQUIRED_COLUMNS if column not in catalog.columns]
     if missing:
         raise ValueError(f"catalog items are missing column(s): {', '.join(missing)}")
@@ -83,6 +84,7 @@ def desired_products(catalog: pd.DataFrame, options: CatalogOptions) -> pd.DataF
                                       pa.large_string()), dtype="string"),
             "quantity_on_hand": pd.to_numeric(catalog["quantity_available"], errors="coerce").astype("Int64").clip(
                 lower=0),
+            "inventory_id": pd.array([None] * len(catalog), dtype="string"),  # a locator: no desired value
         },
         index=catalog.index,
     )

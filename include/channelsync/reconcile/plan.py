@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from channelsync.canonical import PLAN_OPS, WRITE_OPS
+from channelsync.canonical import LOCATORS, PLAN_OPS, WRITE_OPS, fingerprint_fields
 from channelsync.reconcile.fingerprint import fingerprint_frame, fingerprint_record
 
 
@@ -27,7 +27,9 @@ class PlannedOp:
     idempotency_key: str | None
     fingerprint: str | None  # always set for write ops (creates: computed here)
     changed_fields: tuple[str, ...]
-    desired: dict[str, Any]  # every managed field as it should be after the write
+    # every managed field as it should be after the write, plus the locator of each managed field kept
+    # in a record of its own (``inventory_id``: the InventoryItem holding ``quantity_on_hand``; None: none yet)
+    desired: dict[str, Any]
     before: dict[str, Any]  # the PSA's current values of ``changed_fields`` (empty for creates)
     match: str | None  # xref | vendor_sku | mpn | None (new)
     link: bool  # True: this op also links a PSA product made by hand (write the xref)
@@ -51,6 +53,10 @@ class CatalogPlan:
     notes: list[str] = field(default_factory=list)  # plan-level remarks for the report (e.g. stale links)
 
     @property
+    def fingerprint_fields(self) -> tuple[str, ...]:
+        return fingerprint_fields(self.fields)
+
+    @property
     def counts(self) -> dict[str, int]:
         counted = self.frame["op"].value_counts()
         return {op: int(counted.get(op, 0)) for op in PLAN_OPS}
@@ -69,9 +75,10 @@ class CatalogPlan:
         result = self.frame["fingerprint"].copy()
         missing = result.isna() & (self.frame["op"] == "create")
         if missing.any():
-            desired = self.frame.loc[missing, [f"desired_{name}" for name in self.fields]]
-            desired.columns = list(self.fields)
-            result[missing] = fingerprint_frame(desired, self.fields)
+            fields = self.fingerprint_fields
+            desired = self.frame.loc[missing, [f"desired_{name}" for name in fields]]
+            desired.columns = list(fields)
+            result[missing] = fingerprint_frame(desired, fields)
         return result
 
     def _record(self, row: pd.Series) -> PlannedOp:
@@ -79,7 +86,10 @@ class CatalogPlan:
         desired = {name: _value(row[f"desired_{name}"]) for name in self.fields}
         fingerprint = _value(row["fingerprint"])
         if fingerprint is None and row["op"] == "create":
-            fingerprint = fingerprint_record(desired, self.fields)
+            fingerprint = fingerprint_record(desired, self.fingerprint_fields)
+        for name in self.fields:
+            if name in LOCATORS:
+                desired[LOCATORS[name]] = _value(row.get(f"before_{LOCATORS[name]}"))
         return PlannedOp(
             op=str(row["op"]),
             source_key=str(row["source_key"]),

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from channelsync.runs.context import RunContext
     from channelsync.runs.loader import Operation, OperationExecutor
     from channelsync.runs.steps import LoadSummary
+    from channelsync.state.ledger import Target
     from channelsync.templates.options_common import TemplateOptions
 
 OptionsT = TypeVar("OptionsT", bound="TemplateOptions")
@@ -94,15 +95,20 @@ class TemplateBase(Generic[OptionsT]):
                          changed_fields=[str(name) for name in changed_fields], fingerprint=fingerprint,
                          scope="tenant" if op in self.tenant_scoped_ops else "run", before=before or {})
 
+    def target(self, run: RunContext) -> Target:
+        """The system and tenant this template writes to: the run's PSA, unless the template writes to
+        a distributor (submitting orders) and says so here."""
+        return run.psa_target()
+
     def load(self, run: RunContext, operations: list[Operation], executor: OperationExecutor) -> LoadSummary:
-        """Apply ``operations`` exactly once on the run's PSA, within the template's load options."""
+        """Apply ``operations`` exactly once on the template's target, within its load options."""
         from channelsync.runs.loader import apply_operations
         from channelsync.state.ledger import Ledger
 
         assert run.run_id is not None
         load_options = self.options(run).load
         ledger = Ledger(run.state_url, integration=run.integration.name, template=run.template, run_id=run.run_id,
-                        target=run.psa_target(), entity_type=self.entity_type)
+                        target=self.target(run), entity_type=self.entity_type)
         return apply_operations(operations, executor, ledger, concurrency=load_options.concurrency,
                                 op_outcomes=self.op_outcomes, wait_for_others_s=load_options.wait_for_others_s)
 

@@ -248,7 +248,9 @@ class LeaseStore:
     # ---- statements ---------------------------------------------------------------------------------
     def _insert(self, connection: Connection, key: str, slot: int, expires: datetime) -> bool:
         statement = _dialect_insert(connection).values(key=key, slot=slot, holder=self.holder, expires_at=expires)
-        return bool(connection.execute(statement.on_conflict_do_nothing(index_elements=["key", "slot"])).rowcount)
+        # RETURNING, not rowcount: SQLAlchemy adds RETURNING id on PostgreSQL, whose rowcount is then -1.
+        statement = statement.on_conflict_do_nothing(index_elements=["key", "slot"]).returning(_table.c.slot)
+        return connection.execute(statement).first() is not None
 
     def _take_over(self, connection: Connection, key: str, slot: int, old_holder: str, now: datetime,
                    expires: datetime) -> bool:
@@ -465,6 +467,7 @@ class LeaseCap:
         with self._cond:
             idle: list[_Held] = []
             busy = False
+            marked = any(state.marked_at is not None for state in self._keys.values())
             for state in self._keys.values():
                 state.marked_at = None
                 for held in list(state.leases):
@@ -473,6 +476,8 @@ class LeaseCap:
                     else:
                         state.leases.remove(held)
                         idle.append(held)
+        if not idle and not busy and not marked:
+            return  # nothing in the table is ours
         if busy:
             self._release(idle)
             return

@@ -43,3 +43,12 @@ TEMPLATES: dict[str, TemplateSpec] = {
         ),
     )
 }
+
+
+def register(spec: TemplateSpec) -> TemplateSpec:
+    """Add a template (a plugin, or a test's own): the DAG builder and the runner need nothing else."""
+    known = TEMPLATES.get(spec.name)
+    if known is not None and known != spec:
+        raise ValueError(f"template {spec.name!r} is already registered with another definition")
+    TEMPLATES[spec.name] = spec
+    return spec

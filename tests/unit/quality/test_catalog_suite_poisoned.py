@@ -113,7 +113,8 @@ def test_numbers_that_are_not_finite_or_not_storable_are_quarantined_in_any_nume
     assert reasons["tdsynnex:2"] == reasons["tdsynnex:4"] == reasons["tdsynnex:1"]
     assert "cost is not a finite number" in reasons["tdsynnex:3"] and "negative cost" in reasons["tdsynnex:3"]
     assert reasons["tdsynnex:5"].startswith("weight is not a finite number")
-    assert reasons["tdsynnex:6"] == "quantity_available is not a finite number within ±2,147,483,647 (more than a PSA can store)"
+    assert reasons["tdsynnex:6"] == ("quantity_available is not a finite number within ±2,147,483,647 "
+                                     "(more than a PSA can store)")
 
 
 def test_mojibake_is_repaired_with_a_warning_saying_what_changed() -> None:

@@ -82,6 +82,9 @@ def psa_product(psa_id: str, **values: Any) -> dict[str, Any]:
         "unit_price": 2.0,
         "msrp": None,
         "active": True,
+        "vendor": None,
+        "quantity_on_hand": None,
+        "inventory_id": None,
     }
     row.update(values)
     return row

@@ -22,9 +22,13 @@ RECORD = {
     "unit_price": 120.0,
     "msrp": None,
     "active": True,
+    "vendor": "TD SYNNEX",
 }
 # Pinned: a change here means every stored cross-reference fingerprint turns into a false conflict.
 PINNED = fingerprint_record(RECORD, PRODUCT_FIELDS)
+# What releases before ``vendor`` was managed stored for RECORD (their field set; literal on purpose):
+# reconcile accepts it as "not edited" (canonical.limits.previous_fields).
+PINNED_BEFORE_VENDOR = "3a1a0310b863ca0f345a8f2737ebaef269ddd2bd8d8efbcd7bd940578f68734c"
 
 
 def frame(**dtypes: str) -> pd.DataFrame:
@@ -72,3 +76,11 @@ def test_pinned_value() -> None:
     assert fingerprint_record(dict(RECORD), list(PRODUCT_FIELDS)) == PINNED
     assert len(PINNED) == 64 and int(PINNED, 16) >= 0
     assert np.array_equal(fingerprint_frame(pd.concat([frame()] * 3), PRODUCT_FIELDS).to_numpy(), [PINNED] * 3)
+
+
+def test_fingerprints_stored_before_vendor_was_managed_are_reproduced() -> None:
+    from channelsync.canonical.limits import previous_fields
+
+    older = previous_fields(PRODUCT_FIELDS)
+    assert older is not None and "vendor" not in older and "vendor" in PRODUCT_FIELDS
+    assert fingerprint_record(RECORD, older) == PINNED_BEFORE_VENDOR != PINNED
