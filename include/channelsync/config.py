@@ -132,13 +132,23 @@ def _validate_template_options(path: Path, integration: IntegrationConfig) -> No
                     f"names no other template of this integration (configured: {', '.join(integration.templates)})"
                 )
         try:
-            spec.options_model.model_validate(template.options)
+            options = spec.options_model.model_validate(template.options)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
             raise ConfigError(
                 f"{path}: integration {integration.name!r}: templates.{name}.options.{field}: {first['msg']}"
             ) from None
+        # Options valid on their own but not for this integration's PSA (e.g. catalog_sync's sync_inventory
+        # on ConnectWise): the options model's ``check_for_psa`` raises ValueError (``.option`` names it).
+        check = getattr(options, "check_for_psa", None)
+        if check is not None:
+            try:
+                check(integration.psa.system)
+            except ValueError as exc:
+                option = getattr(exc, "option", None)
+                where = f"templates.{name}.options" + (f".{option}" if option else "")
+                raise ConfigError(f"{path}: integration {integration.name!r}: {where}: {exc}") from None
 
 
 def _describe(path: Path, raw: dict[str, Any], exc: ValidationError) -> str:

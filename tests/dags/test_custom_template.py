@@ -53,8 +53,8 @@ def test_a_template_from_a_test_module_runs_through_the_dag_builder(tmp_path: Pa
     migrate = subprocess.run([str(bin_dir / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True,
                              timeout=300)
     assert migrate.returncode == 0, migrate.stderr[-2000:]
-    result = subprocess.run([sys.executable, str(tmp_path / "dags" / "posting_dag.py")], env=env, cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run([sys.executable, str(tmp_path / "dags" / "posting_dag.py")], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["states"] == ["success", "success"]

@@ -42,3 +42,22 @@ def test_preview_writes_nothing_and_records_a_preview_run(sandbox: SandboxContro
     result = run_template("catalog_sync", "demo-autotask", preview=True)
     assert result["status"] == "preview" and result["plan"]["create"] > 0
     assert writes(sandbox, "autotask") == []
+
+
+@pytest.mark.parametrize("staging", ["memory", "file"])
+def test_staging_on_another_root_runs_the_sync(
+    sandbox: SandboxControl, run_template: RunTemplate, monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory, staging: str,
+) -> None:
+    """Stages hand each other URLs under CHANNELSYNC_STAGING_URL (any fsspec URL), not local paths."""
+    outside = tmp_path_factory.mktemp("shared-volume")
+    url = "memory://channelsync-test" if staging == "memory" else f"file://{outside}"
+    monkeypatch.setenv("CHANNELSYNC_STAGING_URL", url)
+    result = run_template("catalog_sync", "demo-autotask")
+    assert result["status"] == "success", result
+    from channelsync.runs.staging import as_path
+
+    staged = sorted(p.name for p in (as_path(url) / "demo-autotask" / "catalog_sync").iterdir())
+    assert len(staged) == 1
+    files = sorted(p.name for p in next((as_path(url) / "demo-autotask" / "catalog_sync").iterdir()).iterdir())
+    assert files == ["extract.parquet", "plan.parquet", "plan_diff.csv", "valid.parquet"]

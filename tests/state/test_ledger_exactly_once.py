@@ -148,3 +148,22 @@ def test_two_processes_racing_on_the_same_keys_send_each_exactly_once(url: str, 
     assert all(r.get("created", 0) + r.get("linked", 0) == 200 for r in results), results
     assert sum(r.get("created", 0) for r in results) == 200, results
     assert os.path.getsize(log_path) > 0
+
+
+def test_retention_drops_run_scoped_rows_of_old_runs_and_keeps_tenant_rows(url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select, update
+
+    from channelsync.state.db import session_scope
+    from channelsync.state.models import OperationLedger, SyncRun
+    from channelsync.state.retention import remove_run_scoped_ledger
+
+    run_id = _run(url, "a", "old")
+    apply_operations([_posting(1), _posting(2, scope="run")], ScriptedPsa(), _ledger(url, run_id), concurrency=1)
+    repository.finish_run(url, run_id, status="success", counts={})
+    with session_scope(url) as session:
+        session.execute(update(SyncRun).values(finished_at=datetime.now(UTC) - timedelta(days=30)))
+    assert remove_run_scoped_ledger(older_than_days=14, url=url) == {"removed": 1}
+    with session_scope(url) as session:
+        assert list(session.scalars(select(OperationLedger.scope))) == ["tenant"]

@@ -39,9 +39,8 @@ CW_UNKNOWN_SUBCATEGORY = define(
 )
 CW_UNKNOWN_VENDOR = define("CW_UNKNOWN_VENDOR", "connectwise", "The product's vendor has no ConnectWise company")
 CW_NO_STOCK = define("CW_NO_STOCK", "connectwise", "ConnectWise catalog items have no writable on-hand quantity")
-CW_LOOKUP_FAILED = define(
-    "CW_LOOKUP_FAILED", "connectwise", "Looking up a catalog item whose create may have been applied failed; still unknown"
-)
+CW_LOOKUP_FAILED = define("CW_LOOKUP_FAILED", "connectwise",
+                          "Looking up a catalog item whose create may have been applied failed; still unknown")
 READ_FIELDS = ("id,identifier,description,customerDescription,manufacturerPartNumber,vendorSku,manufacturer/name,"
                "subcategory/name,cost,price,inactiveFlag,vendor/id,vendor/identifier")
 VENDOR_NAME = "TD SYNNEX"

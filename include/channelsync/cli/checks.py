@@ -249,4 +249,6 @@ def _loopback(host: str) -> bool:
 def config_error_line(error: ConfigError) -> str:
     """A bad integrations file: the validator's message, and how to check the fix."""
     text = str(error)
+    if text.endswith("file not found"):
+        return f"{text}: point CHANNELSYNC_CONFIG (or --file) at the integrations file"
     return text if "config check" in text else f"{text}; {CONFIG_FIX}"

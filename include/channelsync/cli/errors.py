@@ -41,7 +41,7 @@ def _explain(error: BaseException) -> str | None:
         return f"cannot reach a server: {checks.first_line(error)}; is it (or the sandbox) running?"
     if isinstance(error, OSError):
         if error.errno == errno.EADDRINUSE:
-            return f"the address is already in use ({error.strerror}): pass another --port, or stop what uses it"
+            return "the port is already in use: pass another --port, or stop what uses it"
         if isinstance(error, FileNotFoundError) and error.filename:
             return f"{error.filename}: file not found"
         if isinstance(error, PermissionError) and error.filename:

@@ -84,7 +84,7 @@ def test_header_and_blank_lines_are_not_rows(tmp_path: Path) -> None:
 def test_a_numeric_cell_that_is_not_a_number_is_a_parse_error(
     tmp_path: Path, cell: str, value: str, message: str
 ) -> None:
-    (item,) = _parse(tmp_path, _row(**{cell: value}))
+    (item,) = _parse(tmp_path, _row(COLUMNS, **{cell: value}))
     assert item["parse_error"] == f"{message} (line 2)"
     assert item["synnex_sku"] == "9910000" and item["description"] == "Good row"  # the rest is read
 

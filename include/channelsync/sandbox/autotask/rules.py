@@ -186,6 +186,14 @@ def _location_name_unique(writer: Writer, record: dict[str, Any], current: dict[
         raise EntityError("An inventory location with this name already exists.")  # wording assumed
 
 
+def _inventory_item_unique(writer: Writer, record: dict[str, Any], current: dict[str, Any] | None) -> None:
+    # One InventoryItem per product and location (Autotask's inventory grid); the wording is assumed.
+    for row in writer.store.table("InventoryItems").rows():
+        if row is not current and row.get("productID") == record.get("productID") and \
+                row.get("inventoryLocationID") == record.get("inventoryLocationID"):
+            raise EntityError("This product is already stocked at this inventory location.")
+
+
 def _recurring_code(writer: Writer, record: dict[str, Any], _current: dict[str, Any] | None = None) -> None:
     code = writer.store.table("BillingCodes").get(int(record.get("billingCodeID") or -1))
     if code is not None and (not code.get("isActive") or code.get("useType") != USE_TYPE["Recurring Contract Service"]):
@@ -206,12 +214,23 @@ def _vendor_company(writer: Writer, record: dict[str, Any], _current: dict[str, 
         raise missing_reference("vendorID")
 
 
-def _product_vendor_default(writer: Writer, record: dict[str, Any], _previous: dict[str, Any] | None) -> None:
-    if record.get("isDefault"):
+def _product_vendor_default(writer: Writer, record: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    """Products.defaultVendorID follows the product's default vendor row, as in Autotask (psa-apis.md A.7:
+    one default vendor per product): a new default row makes the others non-default; a default row made
+    non-default (or inactive) leaves the product without a default vendor. Clearing is assumed behaviour."""
+    products = writer.store.table("Products")
+    if record.get("isDefault") and record.get("isActive", True):
         for row in writer.store.table("ProductVendors").find_by("productID", record["productID"]):
             if row is not record:
                 row["isDefault"] = False
-        writer.store.table("Products").update(record["productID"], {"defaultVendorID": record["vendorID"]})
+        products.update(record["productID"], {"defaultVendorID": record["vendorID"]})
+        return
+    product = products.get(int(record["productID"]))
+    if previous is None or product is None:
+        return
+    was_default = previous.get("isDefault") and previous.get("isActive", True)
+    if was_default and product.get("defaultVendorID") == previous.get("vendorID"):
+        products.update(record["productID"], {"defaultVendorID": None})
 
 
 def _contract_dates(writer: Writer, record: dict[str, Any], _current: dict[str, Any] | None = None) -> None:
@@ -363,6 +382,7 @@ CREATE_OVERRIDE: dict[str, Callable[[Writer, dict[str, Any]], int]] = {
 }
 UNIQUE: dict[str, Callable[[Writer, dict[str, Any], dict[str, Any] | None], None]] = {
     "Services": _service_name_unique, "InventoryLocations": _location_name_unique,
+    "InventoryItems": _inventory_item_unique,
 }
 AFTER_WRITE: dict[str, Callable[[Writer, dict[str, Any], dict[str, Any] | None], None]] = {
     "ProductVendors": _product_vendor_default,
