@@ -105,6 +105,8 @@ def test_poisoned_rows_are_quarantined_with_reasons_and_never_reach_the_psa(
     second = run_template("catalog_sync", integration)
     assert second["status"] == "warning", second
     assert not second["counts"].get("failed"), second
+    assert set(second["counts"]) <= {"quarantined", "warning", "unchanged"}, second
+    assert second["counts"]["quarantined"] == len(POISONED) and second["counts"]["warning"] == 1, second
     assert writes(sandbox, system, since=mark) == []
     again = _items(second["run_id"])
     assert _quarantined(again) == quarantined

@@ -81,7 +81,7 @@ def test_run_scoped_keys_repeat_across_runs(url: str) -> None:
 def test_a_claim_left_by_a_finished_run_is_resolved_by_reading_the_target(url: str) -> None:
     """The holder died after sending, before marking; its run was closed. Nothing is sent twice."""
     dead_run = _run(url, "a", "r1")
-    _ledger(url, dead_run).claim([_posting(1).entry, _posting(2).entry])
+    _ledger(url, dead_run).claim([_posting(1), _posting(2)])
     repository.finish_run(url, dead_run, status="failure", counts={})
     psa = ScriptedPsa()
     psa.applied["line-1"] = "id-line-1"  # it did reach the target
@@ -94,7 +94,7 @@ def test_a_claim_left_by_a_finished_run_is_resolved_by_reading_the_target(url: s
 
 def test_a_claim_of_a_running_run_is_waited_for_then_deferred(url: str) -> None:
     busy = _ledger(url, _run(url, "a", "r1"))
-    busy.claim([_posting(1).entry])  # held, still running, never finishes here
+    busy.claim([_posting(1)])  # held, still running, never finishes here
     psa = ScriptedPsa()
     summary = apply_operations([_posting(1)], psa, _ledger(url, _run(url, "b", "r2"), "b"), concurrency=1,
                                wait_for_others_s=0.5)

@@ -117,7 +117,7 @@ def test_a_write_that_cannot_be_built_fails_its_item_only(ledger: tuple[Ledger, 
     outcomes = {o.source_key: (o.outcome, o.error_code) for o in summary.outcomes}
     assert outcomes == {"s0": ("created", None), "s1": ("failed", "WRITE_NOT_BUILT"), "s2": ("created", None)}
     # Not known whether it reached the target: any later attempt looks it up before sending.
-    assert store.statuses([op.entry for op in _ops(3)])["k1"] == "unknown"
+    assert store.statuses(_ops(3))["k1"] == "unknown"
 
 
 def test_spent_budget_defers_the_rest_without_sending(ledger: tuple[Ledger, int]) -> None:
@@ -127,7 +127,7 @@ def test_spent_budget_defers_the_rest_without_sending(ledger: tuple[Ledger, int]
     assert [o.outcome for o in summary.outcomes] == ["created", "created"] + ["deferred"] * 6
     assert sum(psa.sent.values()) == 3 and summary.retriable_failures == 0
     # Claims never sent are given back: a later run does not have to resolve them.
-    statuses = store.statuses([op.entry for op in _ops(8)])
+    statuses = store.statuses(_ops(8))
     assert statuses == {"k0": "applied", "k1": "applied"}
 
 
@@ -144,7 +144,7 @@ def test_a_create_left_pending_by_a_crashed_attempt_is_looked_up_not_resent(ledg
     """The crash case: the PSA wrote the product, the process died before marking it applied."""
     store, run_id = ledger
     operations = _ops(3)
-    store.claim([op.entry for op in operations])  # the crashed attempt claimed them, then died
+    store.claim(operations)  # the crashed attempt claimed them, then died
     psa = ScriptedPsa()
     psa.applied["s1"] = "id-s1"  # written by the attempt that crashed
     summary = apply_operations(operations, psa, attempt(store.url, run_id), concurrency=1)

@@ -29,9 +29,9 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from channelsync.canonical.operation import Operation
 from channelsync.errors import (
     ChannelsyncError,
     FatalApiError,
@@ -42,7 +42,7 @@ from channelsync.errors import (
 )
 from channelsync.runs import outcomes
 from channelsync.runs.steps import ItemOutcome, LoadSummary
-from channelsync.state.ledger import Claim, Ledger, LedgerEntry, Scope
+from channelsync.state.ledger import Claim, Ledger
 
 log = logging.getLogger(__name__)
 
@@ -55,25 +55,6 @@ WRITE_NOT_BUILT = define("WRITE_NOT_BUILT", "channelsync",
 HELD_BY_OTHER_RUN = define("HELD_BY_OTHER_RUN", "channelsync",
                            "Another run (maybe of another integration on the same target) is writing this "
                            "item right now; a later attempt finds its result")
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One planned write, as every template hands it to the loader."""
-
-    key: str  # idempotency key (unique within its scope and target)
-    op: str  # create | update | deactivate | link | a template's own (post, submit)
-    source_key: str
-    target_id: str | None  # the record written, when known before sending
-    fields: dict[str, Any]  # the values to write (template-neutral names)
-    changed_fields: list[str] = field(default_factory=list)
-    fingerprint: str = ""  # of the values the target holds after this operation
-    scope: Scope = "run"  # "tenant": never sent twice, whatever run or integration carries it
-    before: dict[str, Any] = field(default_factory=dict)  # target's values of changed_fields (for reports)
-
-    @property
-    def entry(self) -> LedgerEntry:
-        return LedgerEntry(self.key, self.scope, self.op, self.source_key, self.target_id)
 
 
 class OperationExecutor(Protocol):
@@ -154,7 +135,7 @@ class _Session:
                 self._held.append(op)
             return None
         if self.stop.code is not None:
-            self.ledger.release([op.entry])
+            self.ledger.release([op])
             return _deferred(op, self.stop.code), self.stop.retriable
         outcome, retriable = self._send(op, uncertain=claim.state == "uncertain")
         if self.stop.count(failed=retriable) >= CIRCUIT_BREAKER and \
@@ -185,7 +166,7 @@ class _Session:
         except QuotaExhausted as exc:
             if self.stop.raise_once(exc.code):
                 log.warning("API budget spent (%s): the remaining operations are deferred to the next run", exc)
-            self.ledger.release([op.entry])
+            self.ledger.release([op])
             return _deferred(op, exc.code, str(exc)), False
         except OutcomeUnknownError as exc:
             try:
@@ -206,7 +187,7 @@ class _Session:
             # "unknown", not "failed": whether anything reached the target is not known, so any later
             # attempt reads the target before sending again.
             return self._failed(op, error, status="unknown"), False
-        self.marks.applied(op.entry, target_id, self._xref(op, target_id))
+        self.marks.applied(op, target_id, self._xref(op, target_id))
         return ItemOutcome(op.source_key, self.op_outcomes[op.op], target_id, op.changed_fields), False
 
     def _execute_once_more_if_idempotent(self, op: Operation) -> str:
@@ -224,7 +205,7 @@ class _Session:
                 "source_key": op.source_key, "psa_id": target_id, "fingerprint": op.fingerprint}
 
     def _failed(self, op: Operation, error: ChannelsyncError, *, status: str) -> ItemOutcome:
-        self.ledger.mark_failed(op.entry, status=status, error_code=error.code, error_message=str(error))
+        self.ledger.mark_failed(op, status=status, error_code=error.code, error_message=str(error))
         log.error("%s %s failed: %s", op.op, op.source_key, error)
         return ItemOutcome(op.source_key, outcomes.FAILED.name, op.target_id, op.changed_fields,
                            error_code=error.code, error_message=str(error))
@@ -261,7 +242,7 @@ class _ClaimQueue:
         with self._lock:
             if not self._ready and self._unclaimed:
                 chunk = [self._unclaimed.popleft() for _ in range(min(CLAIM_CHUNK, len(self._unclaimed)))]
-                claims = self._ledger.claim([op.entry for op in chunk])
+                claims = self._ledger.claim([op for op in chunk])
                 self._ready.extend((op, claims[op.key]) for op in chunk)
             return self._ready.popleft() if self._ready else None
 
@@ -279,11 +260,11 @@ class _MarkBuffer:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self._marks: list[tuple[LedgerEntry, str, dict[str, Any] | None]] = []
+        self._marks: list[tuple[Operation, str, dict[str, Any] | None]] = []
         self._lock = threading.Lock()
         self._flushed_at = time.monotonic()
 
-    def applied(self, entry: LedgerEntry, target_id: str, xref: dict[str, Any] | None) -> None:
+    def applied(self, entry: Operation, target_id: str, xref: dict[str, Any] | None) -> None:
         with self._lock:
             self._marks.append((entry, target_id, xref))
             due = len(self._marks) >= self.BATCH or time.monotonic() - self._flushed_at >= self.SECONDS

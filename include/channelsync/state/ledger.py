@@ -26,12 +26,12 @@ from typing import Any, Literal
 
 from sqlalchemy import delete, select, update
 
+from channelsync.canonical.operation import Operation, Scope
 from channelsync.state.db import session_scope
 from channelsync.state.models import CrossReference, OperationLedger, SyncRun
 from channelsync.state.upsert import upsert
 
 ClaimState = Literal["send", "uncertain", "applied", "held"]
-Scope = Literal["run", "tenant"]
 ORPHAN_AFTER = timedelta(hours=1)
 _CHUNK = 400
 
@@ -43,17 +43,6 @@ class Target:
 
     system: str
     tenant: str
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """What the loader tells the ledger about one operation."""
-
-    key: str
-    scope: Scope
-    op: str
-    source_key: str
-    target_id: str | None
 
 
 @dataclass(frozen=True)
@@ -80,14 +69,18 @@ class Ledger:
         return "tenant" if scope == "tenant" else f"run:{self.run_id}"
 
     # -- claiming -----------------------------------------------------------------------------------
-    def claim(self, entries: Sequence[LedgerEntry]) -> dict[str, Claim]:
+    def claim(self, entries: Sequence[Operation]) -> dict[str, Claim]:
         """Claim ``entries`` in one transaction; returns the claim of each key."""
         now = datetime.now(UTC)
         result: dict[str, Claim] = {}
         with session_scope(self.url) as session:
             for start in range(0, len(entries), _CHUNK):
                 chunk = entries[start: start + _CHUNK]
-                upsert(session, OperationLedger, [self._new_row(entry, now) for entry in chunk],
+                # Rows in key order: two claimants inserting overlapping keys then wait on each other in
+                # the same order, never in a cycle (PostgreSQL would abort one as a deadlock).
+                rows_in_order = sorted((self._new_row(entry, now) for entry in chunk),
+                                       key=lambda row: (row["scope"], row["idempotency_key"]))
+                upsert(session, OperationLedger, rows_in_order,
                        keys=["target_system", "target_tenant", "scope", "idempotency_key"])
                 rows = self._rows(session, chunk)
                 finished = self._finished_runs(session, {row.run_id for row in rows.values()
@@ -99,7 +92,7 @@ class Ledger:
                     result[entry.key] = self._decide(session, row, finished, now)
         return result
 
-    def _new_row(self, entry: LedgerEntry, now: datetime) -> dict[str, Any]:
+    def _new_row(self, entry: Operation, now: datetime) -> dict[str, Any]:
         return {
             "target_system": self.target.system, "target_tenant": self.target.tenant,
             "scope": self.scope_of(entry.scope), "idempotency_key": entry.key, "entity_type": self.entity_type,
@@ -108,7 +101,7 @@ class Ledger:
             "holder": self.holder, "details": {}, "created_at": now, "updated_at": now,
         }
 
-    def _rows(self, session: Any, chunk: Sequence[LedgerEntry]) -> dict[tuple[str, str], OperationLedger]:
+    def _rows(self, session: Any, chunk: Sequence[Operation]) -> dict[tuple[str, str], OperationLedger]:
         rows: dict[tuple[str, str], OperationLedger] = {}
         for scope in {self.scope_of(entry.scope) for entry in chunk}:
             keys = [entry.key for entry in chunk if self.scope_of(entry.scope) == scope]
@@ -152,7 +145,7 @@ class Ledger:
         ).rowcount
         return bool(taken)
 
-    def release(self, entries: Sequence[LedgerEntry]) -> None:
+    def release(self, entries: Sequence[Operation]) -> None:
         """Give back claims that were never sent (deferred): nobody has to resolve them later."""
         with session_scope(self.url) as session:
             for entry in entries:
@@ -161,7 +154,7 @@ class Ledger:
                     OperationLedger.status == "pending"))
 
     # -- marking ------------------------------------------------------------------------------------
-    def mark_applied_many(self, marks: Sequence[tuple[LedgerEntry, str, dict[str, Any] | None]]) -> None:
+    def mark_applied_many(self, marks: Sequence[tuple[Operation, str, dict[str, Any] | None]]) -> None:
         """(entry, target id, xref row or None) each, in one transaction."""
         if not marks:
             return
@@ -174,7 +167,7 @@ class Ledger:
                             updated_at=now))
             self._upsert_xref(session, [xref for _, _, xref in marks if xref], now)
 
-    def mark_failed(self, entry: LedgerEntry, *, status: str, error_code: str, error_message: str) -> None:
+    def mark_failed(self, entry: Operation, *, status: str, error_code: str, error_message: str) -> None:
         """``status``: failed (refused: not written) or unknown (no answer: may have been written)."""
         with session_scope(self.url) as session:
             session.execute(
@@ -193,12 +186,12 @@ class Ledger:
             upsert(session, CrossReference, rows[start: start + 1000],
                    keys=["integration", "entity_type", "source_key"], update=["psa_id", "fingerprint", "updated_at"])
 
-    def _row_id(self, entry: LedgerEntry) -> int:
+    def _row_id(self, entry: Operation) -> int:
         with self._lock:
             return self._row_ids[(self.scope_of(entry.scope), entry.key)]
 
     # -- reading ------------------------------------------------------------------------------------
-    def statuses(self, entries: Sequence[LedgerEntry]) -> dict[str, str]:
+    def statuses(self, entries: Sequence[Operation]) -> dict[str, str]:
         """The ledger status of each entry's key (missing: never claimed)."""
         out: dict[str, str] = {}
         with session_scope(self.url) as session:
