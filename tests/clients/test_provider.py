@@ -185,7 +185,7 @@ def test_missing_connection_and_missing_field_name_the_connection(monkeypatch: p
 
     incomplete = ConnectionFields(conn_id="xml_without_account", conn_type="tdsynnex-xml", host="https://x.example",
                                   login="u", password="p")
-    with pytest.raises(ConnectionInvalid, match="'xml_without_account'.*customer_number"):
+    with pytest.raises(ConnectionInvalid, match=r"'xml_without_account'.*customer_number"):
         TdSynnexXmlHook().build_client(incomplete)
     with pytest.raises(ValueError, match="'xml_without_account'"):  # still a ValueError for older callers
         TdSynnexXmlHook.build_flatfile_client(incomplete)
@@ -202,3 +202,15 @@ def test_refused_credentials_in_a_run_name_the_connection(sandbox_connections: d
     with pytest.raises(FatalApiError) as error:
         client.ping()
     assert "'sandbox_connectwise'" in str(error.value) and WRONG not in str(error.value)
+
+
+def test_hook_form_widgets_cover_every_extra_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow before 3.2 asks the hook class for its form (wtforms, not installed here: stand-ins)."""
+    from unittest.mock import MagicMock
+
+    for module in ("wtforms", "wtforms.validators", "flask_babel", "flask_appbuilder",
+                   "flask_appbuilder.fieldwidgets"):
+        monkeypatch.setitem(sys.modules, module, MagicMock())
+    for form in FORMS.values():
+        widgets = _hook_class(form.hook_class).get_connection_form_widgets()
+        assert set(widgets) == set(form.extras), form.conn_type

@@ -7,7 +7,7 @@ vendor_sku → ``vendorSku``, manufacturer → ``manufacturer`` reference (creat
 category → ``subcategory`` (and its parent ``category``), unit_cost → ``cost``, unit_price →
 ``price``, active → not ``inactiveFlag``. New items are type "Hardware".
 
-vendor → the ``vendor`` company reference (connectwise-models.md: catalog_item ``vendor``, a
+vendor → the ``vendor`` company reference (docs/vendors/connectwise.md §B.7: catalog_item ``vendor``, a
 CompanyReference: the company the item is bought from, ConnectWise's counterpart of Autotask's default
 vendor row). "TD SYNNEX" is the company with identifier ``TDSYNNEX``; another vendor reads as
 ``company #<id>``. It is a field of the item itself, sent in the create's one call, so a create cannot

@@ -365,7 +365,7 @@ class LeaseCap:
                     if held is not None:
                         return held
                     now = time.monotonic()
-                    wait = deadline - now
+                    wait = 1.0  # woken when a lease of the process comes back; re-checked anyway
                     if len(state.leases) < self.limit and not state.acquiring:
                         if now < state.cooldown_until:
                             wait = state.cooldown_until - now
@@ -431,7 +431,8 @@ class LeaseCap:
         if clear:
             state.marked_at = None
         self.stats.taken += 1
-        held = _Held(key, slot, turn_started=now, expires=now + self.store.ttl)
+        # expires from before the insert (conservative); the turn from after it (see beat_once)
+        held = _Held(key, slot, turn_started=time.monotonic(), expires=now + self.store.ttl)
         state.leases.append(held)
         self._ensure_heartbeat()
         return held
@@ -523,7 +524,7 @@ class LeaseCap:
                     for held in list(state.leases):
                         if (held.key, held.slot) in kept:
                             held.expires = started + self.store.ttl
-                        else:
+                        elif held.turn_started < started:  # (one taken during the renewal is not lost)
                             log.warning("concurrency lease %s slot %d was lost (expired)", held.key, held.slot)
                             held.lost = True
                             if not held.busy:
@@ -549,6 +550,8 @@ class LeaseCap:
                     self.stats.handed_over += len(idle)
                 for held in idle:
                     state.leases.remove(held)
+                if state.waiting:
+                    self._cond.notify_all()
         if give_back:
             self._release(give_back)
 

@@ -23,7 +23,7 @@ def test_ion_hook_persists_rotation_in_token_file(sandbox: SandboxControl, sandb
     conn = _conn(host=f"{sandbox_server.url}/tdsynnex/ion", login=None, password=None, extra={
         "account_id": ion["account_id"], "refresh_token": ion["refresh_token"],
         "token_file": str(tmp_path / "ion.token")})
-    assert TdSynnexIonHook.conn_type == "tdsynnex_ion"
+    assert TdSynnexIonHook.conn_type == "tdsynnex-ion"
     TdSynnexIonHook().build_client(conn).ping()
     TdSynnexIonHook().build_client(conn).ping()  # a second "run": uses the rotated token from the file
     assert (tmp_path / "ion.token").read_text() not in ("", ion["refresh_token"])
@@ -38,4 +38,4 @@ def test_xml_hook_builds_xml_and_flatfile_clients(sandbox: SandboxControl, sandb
     hook.get_connection = lambda conn_id: conn  # type: ignore[method-assign,assignment,return-value]
     assert hook.test_connection() == (True, "Connection successfully tested")
     hook.get_flatfile_client().ping()
-    assert TdSynnexXmlHook.conn_type == "tdsynnex_xml"
+    assert TdSynnexXmlHook.conn_type == "tdsynnex-xml"

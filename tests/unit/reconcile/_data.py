@@ -63,7 +63,7 @@ def synced(
         {
             "source_key": written["source_key"],
             "psa_id": psa["psa_id"],
-            "fingerprint": fingerprint_frame(psa, options.fields),
+            "fingerprint": fingerprint_frame(psa, options.fingerprint_fields),
         }
     )
     return psa, conform(xref, XREF, name="xref")

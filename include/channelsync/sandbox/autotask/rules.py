@@ -215,7 +215,7 @@ def _vendor_company(writer: Writer, record: dict[str, Any], _current: dict[str, 
 
 
 def _product_vendor_default(writer: Writer, record: dict[str, Any], previous: dict[str, Any] | None) -> None:
-    """Products.defaultVendorID follows the product's default vendor row, as in Autotask (psa-apis.md A.7:
+    """Products.defaultVendorID follows the product's default vendor row, as in Autotask (docs/vendors/autotask.md §A.7:
     one default vendor per product): a new default row makes the others non-default; a default row made
     non-default (or inactive) leaves the product without a default vendor. Clearing is assumed behaviour."""
     products = writer.store.table("Products")

@@ -62,6 +62,8 @@ def suite_options(options: CatalogSyncOptions, planner: CatalogOptions) -> Catal
         mapped_categories=planner.category_map,
         name_max=planner.limits.name,
         description_max=planner.limits.description,
+        sku_max=planner.limits.vendor_sku,
+        mpn_max=planner.limits.mpn,
     )
 
 
