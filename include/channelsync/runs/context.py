@@ -44,10 +44,13 @@ def client_from_connection(system: str, connection: Any, *, state_url: str | Non
 
 
 def hook_client_factory(system: str, conn_id: str) -> Any:
-    """The default factory: the connection from Airflow, the client through the system's hook."""
-    from airflow.sdk import BaseHook
+    """The default factory: the connection from Airflow (a missing one is a coded error naming it), the
+    client through the system's hook. The daily catalog file is reached with the XML connection."""
+    from channelsync.hooks.registry import hook_for
 
-    return client_from_connection(system, BaseHook.get_connection(conn_id), state_url=settings.state_url())
+    hook_system = "tdsynnex_xml" if system == "tdsynnex_flatfile" else system
+    connection = hook_for(hook_system)(conn_id=conn_id).connection()
+    return client_from_connection(system, connection, state_url=settings.state_url())
 
 
 @dataclass
@@ -95,6 +98,14 @@ class RunContext:
         psa = self.integration.psa
         tenant = getattr(self.psa_client(), "tenant_id", None)
         return Target(system=psa.system, tenant=str(tenant) if tenant else f"{psa.system}:{psa.conn_id}")
+
+    def release_slots(self) -> None:
+        """Give back the cross-process concurrency slots the clients hold (the Autotask lease cap), so
+        another integration's load gets them now instead of when they expire."""
+        for client in self._clients.values():
+            release = getattr(client, "release_slots", None)
+            if callable(release):
+                release()
 
     def api_calls(self) -> dict[str, int]:
         """Calls sent by every client this context built (attempts included)."""

@@ -117,8 +117,11 @@ def stage_load(run: RunContext, steps: TemplateSteps, planned: dict[str, Any]) -
         log.info("preview: the plan is in %s; nothing is written", planned["diff_path"])
         return {"run_id": run.run_id, "preview": True, "api_calls": {}}
     result: dict[str, Any] = {"run_id": run.run_id}
-    with _counting_calls(run, result):
-        summary = steps.apply(run, planned["plan_path"])
+    try:
+        with _counting_calls(run, result):
+            summary = steps.apply(run, planned["plan_path"])
+    finally:
+        run.release_slots()
     repository.replace_items(
         run.state_url, run.run_id, "load",
         [{"entity_type": steps.entity_type, **asdict(o)} for o in summary.outcomes],
