@@ -6,28 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from channelsync.sandbox.control_client import SandboxControl
-from channelsync.templates.catalog_sync import steps as catalog_steps
-from channelsync.templates.catalog_sync.options import CatalogSyncOptions
-from channelsync.templates.catalog_sync.planning import catalog_adapter
 from tests.e2e.conftest import RunTemplate, last_seq, writes
 
 LOCATION = "TD SYNNEX Stock"
 INVENTORY = {"sync_inventory": True, "inventory_location": LOCATION}
-
-
-@pytest.fixture()
-def stock_adapter(monkeypatch: pytest.MonkeyPatch) -> dict[str, CatalogSyncOptions]:
-    """catalog_sync's steps build the PSA adapter with ``product_adapter(system, client)``, which knows no
-    options; the stock location comes from ``planning.catalog_adapter(options, system, client)``. Until
-    steps.py calls that (a change its owner makes), route its adapter through it here, with the options
-    the test runs with (``holder["options"]``)."""
-    holder = {"options": CatalogSyncOptions(**INVENTORY)}
-    monkeypatch.setattr(catalog_steps, "product_adapter",
-                        lambda system, client: catalog_adapter(holder["options"], system, client), raising=False)
-    return holder
 
 
 def _quantities(sandbox: SandboxControl) -> dict[str, int]:
@@ -46,7 +29,7 @@ def _distributor_quantities(sandbox: SandboxControl, skus: set[str]) -> dict[str
 
 
 def test_sync_inventory_writes_distributor_stock_and_then_only_changed_quantities(
-    sandbox: SandboxControl, run_template: RunTemplate, stock_adapter: dict[str, CatalogSyncOptions]
+    sandbox: SandboxControl, run_template: RunTemplate
 ) -> None:
     sandbox.create_record("autotask", "InventoryLocations", {"locationName": LOCATION, "isActive": True,
                                                               "isDefault": False})
@@ -78,7 +61,6 @@ def test_sync_inventory_writes_distributor_stock_and_then_only_changed_quantitie
     assert all(_quantities(sandbox)[sku] == stock[sku] + 5 for sku in moved)
 
     # Turning stock off changes nothing else: no conflicts, no writes (stock is not fingerprinted).
-    stock_adapter["options"] = CatalogSyncOptions()
     mark = last_seq(sandbox)
     off = run_template("catalog_sync", "demo-autotask")
     assert off["status"] == "no_change", off

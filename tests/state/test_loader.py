@@ -169,3 +169,20 @@ def test_an_update_whose_answer_was_lost_is_sent_again(ledger: tuple[Ledger, int
     psa.execute = lose_first_answer  # type: ignore[method-assign]
     summary = apply_operations([update], psa, store, concurrency=1)
     assert [o.outcome for o in summary.outcomes] == ["updated"] and psa.sent["s0"] == 2
+
+
+def test_a_failed_lookup_of_an_uncertain_create_keeps_it_uncertain(ledger: tuple[Ledger, int]) -> None:
+    """The lookup before resending failed: the create must never become sendable blindly."""
+    store, run_id = ledger
+    operations = _ops(1)
+    store.claim(operations)  # a crashed attempt claimed it (maybe sent it)
+    psa = ScriptedPsa()
+
+    def lookup_down(operation: Operation) -> str | None:
+        raise RetriableApiError("unreachable", system="testpsa", code="X")
+
+    psa.resolve_unknown = lookup_down  # type: ignore[method-assign]
+    retry = attempt(store.url, run_id)
+    summary = apply_operations(operations, psa, retry, concurrency=1)
+    assert [o.outcome for o in summary.outcomes] == ["failed"] and summary.retriable_failures == 1
+    assert psa.sent == Counter() and retry.statuses(operations) == {"k0": "unknown"}

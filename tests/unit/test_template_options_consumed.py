@@ -26,9 +26,6 @@ RUN_SHAPE = [*sorted((PACKAGE / "runs").glob("*.py")), PACKAGE / "templates" / "
 # Options known to be accepted and ignored, with who must fix it. The test fails when one is fixed (or
 # gone) too, so this stays exact. Keep it empty.
 KNOWN_UNREAD: dict[tuple[str, str], str] = {
-    # The P&A suite takes no options (quality/price_availability.py): an item in a currency outside
-    # ``accepted`` is not quarantined. Owner: templates/price_availability (not catalog_sync).
-    ("price_availability", "currency.accepted"): "P&A suite ignores accepted currencies",
 }
 
 

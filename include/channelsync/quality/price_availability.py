@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -52,7 +54,9 @@ def _row(name: str, severity: Severity, gx_type: str, reason: str, **kwargs: obj
     return Expectation(name=name, severity=severity, gx_type=gx_type, kwargs=kwargs, reason=reason)
 
 
-def pna_suite() -> Suite:
+def pna_suite(accepted_currencies: Iterable[str] = ("USD",)) -> Suite:
+    """``accepted_currencies``: the currencies the integration accepts and can convert (its
+    ``currency.accepted``); P&A in any other is quarantined, never priced at a wrong rate."""
     critical, blocking = Severity.CRITICAL, Severity.BLOCKING
     expectations = [
         *(_row(f"column present: {c}", critical, "ExpectColumnToExist", f"column {c} is missing", column=c)
@@ -68,6 +72,9 @@ def pna_suite() -> Suite:
              column=ACTIVE_COST_PRESENT),
         _row("cost not negative", blocking, "ExpectColumnValuesToBeBetween", "negative cost", column=ACTIVE_COST,
              min_value=0),
+        _row("currency accepted", blocking, "ExpectColumnValuesToBeInSet",
+             "currency not accepted by this integration (currency.accepted)", column="currency",
+             value_set=sorted({c.strip().upper() for c in accepted_currencies})),
         *numbers_storable(NUMERIC_BOUNDS),
     ]
     return Suite(name="price_availability", expectations=tuple(expectations), prepare=_prepare,

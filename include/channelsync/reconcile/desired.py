@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from channelsync.canonical import DISTRIBUTOR_VENDORS
 from channelsync.reconcile.arrow import clean, lookup
@@ -80,11 +81,11 @@ def desired_products(catalog: pd.DataFrame, options: CatalogOptions) -> pd.DataF
             "unit_price": unit_prices(unit_cost, msrp, category_codes, options.markup, options.money_decimals),
             "msrp": msrp,
             "active": pd.array(np.asarray(status.str.lower() == "active", dtype=bool), dtype="boolean"),
-            "vendor": pd.array(lookup(clean_text(catalog["distributor"]).str.lower(), DISTRIBUTOR_VENDORS,
-                                      pa.large_string()), dtype="string"),
+            "vendor": pd.array(lookup(pc.utf8_lower(clean(catalog["distributor"], strip=WHITESPACE)),
+                                      DISTRIBUTOR_VENDORS, pa.large_string()), dtype="string"),
             "quantity_on_hand": pd.to_numeric(catalog["quantity_available"], errors="coerce").astype("Int64").clip(
                 lower=0),
-            "inventory_id": pd.array([None] * len(catalog), dtype="string"),  # a locator: no desired value
+            "inventory_id": pd.array(pa.nulls(len(catalog), pa.large_string()), dtype="string"),  # a locator
         },
         index=catalog.index,
     )

@@ -158,10 +158,17 @@ class _Session:
                            warnings=[f"already applied by {by}; not sent again"])
 
     def _send(self, op: Operation, *, uncertain: bool) -> tuple[ItemOutcome, bool]:
-        try:
-            found = self.executor.resolve_unknown(op) if uncertain and op.op == "create" else None
+        found: str | None = None
+        if uncertain and op.op == "create":
+            try:
+                found = self.executor.resolve_unknown(op)
+            except Exception as lookup_error:
+                # Not "failed": that would let a later attempt send the create blindly. It stays unknown,
+                # so the next attempt reads the target again first.
+                return self._failed(op, _as_channelsync_error(lookup_error), status="unknown"), True
             if found is not None:
                 log.warning("create %s: an earlier attempt wrote it (id %s); not sent again", op.source_key, found)
+        try:
             target_id = found or self._execute_once_more_if_idempotent(op)
         except QuotaExhausted as exc:
             if self.stop.raise_once(exc.code):
@@ -182,11 +189,10 @@ class _Session:
             return self._failed(op, exc, status="failed"), True
         except (FatalApiError, ChannelsyncError) as exc:
             return self._failed(op, exc, status="failed"), False
-        except Exception as exc:
-            error = ChannelsyncError(f"{type(exc).__name__}: {exc}", code=WRITE_NOT_BUILT)
+        except Exception as exc:  # a write that cannot be built from its data fails its item, never the run
             # "unknown", not "failed": whether anything reached the target is not known, so any later
             # attempt reads the target before sending again.
-            return self._failed(op, error, status="unknown"), False
+            return self._failed(op, _as_channelsync_error(exc), status="unknown"), False
         self.marks.applied(op, target_id, self._xref(op, target_id))
         return ItemOutcome(op.source_key, self.op_outcomes[op.op], target_id, op.changed_fields), False
 
@@ -222,6 +228,12 @@ class _Session:
     def summary(self) -> LoadSummary:
         return LoadSummary(outcomes=[outcome for outcome, _ in self.results],
                            retriable_failures=sum(1 for _, retriable in self.results if retriable))
+
+
+def _as_channelsync_error(exc: Exception) -> ChannelsyncError:
+    if isinstance(exc, ChannelsyncError):
+        return exc
+    return ChannelsyncError(f"{type(exc).__name__}: {exc}", code=WRITE_NOT_BUILT)
 
 
 def _deferred(op: Operation, code: str, message: str | None = None) -> ItemOutcome:

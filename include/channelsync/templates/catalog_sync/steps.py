@@ -6,13 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from channelsync.adapters.psa_products import product_adapter
 from channelsync.adapters.tdsynnex_catalog import extract_flat_file
 from channelsync.errors import define
 from channelsync.runs.steps import LoadSummary, PlanSummary
 from channelsync.runs.template import TemplateBase
 from channelsync.templates.catalog_sync.options import CatalogSyncOptions
-from channelsync.templates.catalog_sync.planning import catalog_options, suite_options
+from channelsync.templates.catalog_sync.planning import catalog_adapter, catalog_options, suite_options
 
 if TYPE_CHECKING:
     from channelsync.quality.suite import Suite
@@ -42,7 +41,7 @@ class CatalogSyncSteps(TemplateBase[CatalogSyncOptions]):
         from channelsync.reconcile.catalog import build_catalog_plan
 
         use_system_memory_pool()
-        psa_products = product_adapter(run.integration.psa.system, run.psa_client()).read_products()
+        psa_products = catalog_adapter(self.options(run), run.integration.psa.system, run.psa_client()).read_products()
         plan = build_catalog_plan(valid, psa_products, self.xref(run), self._planner(run),
                                   held=self.quarantined_keys(run))
         frame = plan.frame.copy()
@@ -57,7 +56,7 @@ class CatalogSyncSteps(TemplateBase[CatalogSyncOptions]):
 
     def apply(self, run: RunContext, plan_path: str) -> LoadSummary:
         plan = self._read_plan(plan_path, self._planner(run).fields)
-        adapter = product_adapter(run.integration.psa.system, run.psa_client())
+        adapter = catalog_adapter(self.options(run), run.integration.psa.system, run.psa_client())
         # Hand-made products that already match are linked without a write.
         linked = self.link_existing(run, plan.xref_only().itertuples(), psa_system=adapter.psa_system)
         operations = [

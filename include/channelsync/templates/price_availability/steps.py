@@ -101,8 +101,11 @@ class PriceAvailabilitySteps(TemplateBase[PriceAvailabilityOptions]):
 
     def suite(self, run: RunContext) -> Suite:
         from channelsync.quality.price_availability import pna_suite
+        from channelsync.templates.price_availability.planning import effective_pricing
 
-        return pna_suite()
+        _, currency = effective_pricing(self.options(run), run.integration)
+        convertible = [c for c in currency.accepted if c == currency.target or c in currency.rates]
+        return pna_suite(accepted_currencies=convertible or [currency.target])
 
     def plan(self, run: RunContext, valid: pd.DataFrame) -> PlanSummary:
         from channelsync.reconcile.price_availability import build_pna_plan
