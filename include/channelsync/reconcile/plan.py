@@ -7,34 +7,15 @@ builds the dicts lazily, only for the rows a loader actually sends.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from channelsync.canonical import LOCATORS, PLAN_OPS, WRITE_OPS, fingerprint_fields
+from channelsync.canonical.operation import Operation
 from channelsync.reconcile.fingerprint import fingerprint_frame, fingerprint_record
-
-
-@dataclass(frozen=True)
-class PlannedOp:
-    """One operation as the loader sees it."""
-
-    op: str
-    source_key: str
-    psa_id: str | None
-    idempotency_key: str | None
-    fingerprint: str | None  # always set for write ops (creates: computed here)
-    changed_fields: tuple[str, ...]
-    # every managed field as it should be after the write, plus the locator of each managed field kept
-    # in a record of its own (``inventory_id``: the InventoryItem holding ``quantity_on_hand``; None: none yet)
-    desired: dict[str, Any]
-    before: dict[str, Any]  # the PSA's current values of ``changed_fields`` (empty for creates)
-    match: str | None  # xref | vendor_sku | mpn | None (new)
-    link: bool  # True: this op also links a PSA product made by hand (write the xref)
-    save_xref: bool  # True: after this op, upsert xref(source_key → psa_id, fingerprint)
-    reason: str | None
 
 
 def _value(value: Any) -> Any:
@@ -81,8 +62,8 @@ class CatalogPlan:
             result[missing] = fingerprint_frame(desired, fields)
         return result
 
-    def _record(self, row: pd.Series) -> PlannedOp:
-        changed = tuple(row["changed_fields"]) if row["changed_fields"] is not None else ()
+    def _record(self, row: pd.Series, tenant_scoped: Collection[str]) -> Operation:
+        changed = [str(name) for name in row["changed_fields"]] if row["changed_fields"] is not None else []
         desired = {name: _value(row[f"desired_{name}"]) for name in self.fields}
         fingerprint = _value(row["fingerprint"])
         if fingerprint is None and row["op"] == "create":
@@ -90,26 +71,29 @@ class CatalogPlan:
         for name in self.fields:
             if name in LOCATORS:
                 desired[LOCATORS[name]] = _value(row.get(f"before_{LOCATORS[name]}"))
-        return PlannedOp(
-            op=str(row["op"]),
+        op = str(row["op"])
+        return Operation(
+            key=str(_value(row["idempotency_key"])),
+            op=op,
             source_key=str(row["source_key"]),
-            psa_id=_value(row["psa_id"]),
-            idempotency_key=_value(row["idempotency_key"]),
-            fingerprint=fingerprint,
+            target_id=_value(row["psa_id"]),
+            # every managed field as it should be after the write, plus the locator of each managed field
+            # kept in a record of its own (``inventory_id``: the InventoryItem holding ``quantity_on_hand``)
+            fields=desired,
             changed_fields=changed,
-            desired=desired,
+            fingerprint=str(fingerprint or ""),
+            scope="tenant" if op in tenant_scoped else "run",
             before={name: _value(row[f"before_{name}"]) for name in changed},
-            match=_value(row["match"]),
-            link=bool(_value(row["link"]) or False),
-            save_xref=bool(_value(row["save_xref"]) or False),
-            reason=_value(row["reason"]),
         )
 
-    def operations(self, ops: Sequence[str] = WRITE_OPS) -> Iterator[PlannedOp]:
-        """The plan's rows with ``op`` in ``ops`` as :class:`PlannedOp`, built one at a time."""
+    def operations(self, ops: Sequence[str] = WRITE_OPS, *, tenant_scoped: Collection[str] = ("create",)
+                   ) -> Iterator[Operation]:
+        """The plan's rows with ``op`` in ``ops`` as :class:`Operation`, built one at a time.
+        ``tenant_scoped``: the operations that must never happen twice on the PSA tenant (the template's
+        choice; creations by default)."""
         selected = self.frame[self.frame["op"].isin(list(ops))]
         for _, row in selected.iterrows():
-            yield self._record(row)
+            yield self._record(row, tenant_scoped)
 
     def diff_rows(self, limit: int | None = 50) -> pd.DataFrame:
         """Field-level diff (source_key, op, psa_id, field, before, after) of rows with changed fields.

@@ -40,7 +40,7 @@ def test_first_sync_creates_every_item_with_desired_fields() -> None:
     assert set(euro["changed_fields"]) == set(OPTIONS.fields)
     created = list(plan.operations())
     assert [op.op for op in created] == ["create", "create"]
-    assert created[1].fingerprint == fingerprint_record(created[1].desired, OPTIONS.fields)
+    assert created[1].fingerprint == fingerprint_record(created[1].fields, OPTIONS.fields)
     assert plan.fingerprints().notna().all()
 
 
@@ -62,10 +62,11 @@ def test_price_change_updates_only_the_changed_fields_with_a_diff() -> None:
     plan = build_catalog_plan(moved, psa, xref, OPTIONS)
     assert ops(plan) == {"tdsynnex:1": "update", "tdsynnex:2": "unchanged"}
     update = next(plan.operations())
-    assert update.changed_fields == ("unit_cost", "unit_price")
+    assert update.changed_fields == ["unit_cost", "unit_price"] and update.scope == "run"
     assert update.before == {"unit_cost": 100.0, "unit_price": 120.0}
-    assert update.desired["unit_cost"] == 110.0 and update.desired["unit_price"] == 132.0
-    assert update.psa_id == "100" and update.match == "xref" and not update.link
+    assert update.fields["unit_cost"] == 110.0 and update.fields["unit_price"] == 132.0
+    assert update.target_id == "100"
+    assert (row(plan, "tdsynnex:1")["match"], bool(row(plan, "tdsynnex:1")["link"])) == ("xref", False)
     diff = plan.diff_rows(limit=10)
     assert diff[["source_key", "op", "field", "before", "after"]].values.tolist() == [
         ["tdsynnex:1", "update", "unit_cost", "100.0", "110.0"],

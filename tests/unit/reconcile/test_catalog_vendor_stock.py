@@ -28,7 +28,7 @@ def test_the_distributor_vendor_is_part_of_every_desired_product() -> None:
     plan = build_catalog_plan(catalog(item(1)), psa_frame(), no_xref(), OPTIONS)
     created = row(plan, "tdsynnex:1")
     assert created["desired_vendor"] == "TD SYNNEX" and "vendor" in created["changed_fields"]
-    assert next(plan.operations()).desired["vendor"] == "TD SYNNEX"
+    assert next(plan.operations()).fields["vendor"] == "TD SYNNEX"
 
 
 @pytest.mark.parametrize("found", [None, "company #7"])
@@ -106,15 +106,15 @@ def test_enabled_stock_writes_only_a_changed_quantity_without_touching_the_finge
     assert row(plan, "tdsynnex:2")["op"] == "unchanged"
     assert row(plan, "tdsynnex:3")["op"] == "unchanged"  # no distributor quantity: the PSA's is kept
     update = next(plan.operations())
-    assert update.desired["quantity_on_hand"] == 9 and update.desired["inventory_id"] == "501"
+    assert update.fields["quantity_on_hand"] == 9 and update.fields["inventory_id"] == "501"
     assert plan.diff_rows(limit=None)[["field", "before", "after"]].values.tolist() == [["quantity_on_hand", "2", "9"]]
 
 
 def test_enabled_stock_is_created_with_the_product_and_keys_stay_distinct_per_quantity() -> None:
     plan = build_catalog_plan(catalog(item(1, quantity_available=3)), psa_frame(), no_xref(), STOCK)
     create = next(plan.operations())
-    assert "quantity_on_hand" in create.changed_fields and create.desired["quantity_on_hand"] == 3
-    assert create.desired["inventory_id"] is None and create.idempotency_key == "acme-at:create:tdsynnex:1:new"
+    assert "quantity_on_hand" in create.changed_fields and create.fields["quantity_on_hand"] == 3
+    assert create.fields["inventory_id"] is None and create.key == "acme-at:create:tdsynnex:1:new"
     items = catalog(item(1, quantity_available=5))
     psa, xref = synced(items, STOCK)
     keys = set()
@@ -133,7 +133,7 @@ def test_stock_on_a_psa_without_writable_stock_is_refused() -> None:
 
 def test_negative_distributor_quantities_count_as_none_in_stock() -> None:
     plan = build_catalog_plan(catalog(item(1, quantity_available=-3)), psa_frame(), no_xref(), STOCK)
-    assert next(plan.operations()).desired["quantity_on_hand"] == 0
+    assert next(plan.operations()).fields["quantity_on_hand"] == 0
 
 
 def test_price_availability_accepts_fingerprints_stored_before_vendor_was_managed() -> None:

@@ -59,12 +59,7 @@ class CatalogSyncSteps(TemplateBase[CatalogSyncOptions]):
         adapter = catalog_adapter(self.options(run), run.integration.psa.system, run.psa_client())
         # Hand-made products that already match are linked without a write.
         linked = self.link_existing(run, plan.xref_only().itertuples(), psa_system=adapter.psa_system)
-        operations = [
-            self.operation(key=str(op.idempotency_key), op=op.op, source_key=op.source_key, target_id=op.psa_id,
-                           fields=op.desired, changed_fields=op.changed_fields, fingerprint=str(op.fingerprint),
-                           before=op.before)
-            for op in plan.operations()
-        ]
+        operations = list(plan.operations(tenant_scoped=self.tenant_scoped_ops))
         summary = self.load(run, operations, adapter)
         summary.details["linked_without_write"] = linked
         return summary
