@@ -1,8 +1,10 @@
 """Desired PSA product fields from canonical catalog items (vectorised).
 
 - name ← ``description`` (the short name), description ← ``long_description`` (or the short name when
-  there is none); mpn, vendor_sku (← distributor ``sku``), manufacturer: all stripped and truncated to
-  the PSA's :class:`~channelsync.canonical.limits.TextLimits` (the quality suite warned about them);
+  there is none), manufacturer: stripped and truncated to the PSA's
+  :class:`~channelsync.canonical.limits.TextLimits` (the quality suite warned about them); mpn, vendor_sku
+  (← distributor ``sku``): stripped, never truncated — they are lookup keys, and one over the PSA's limit
+  refuses the plan (:class:`~channelsync.reconcile.guards.KeyTooLong`; the suite quarantines such rows);
 - category ← ``options.category_map[category_code]`` (unmapped → missing; the suite quarantines those);
 - unit_cost, msrp ← converted to the target currency and rounded to cents; unit_price ← markup rules;
 - active ← status is "Active" (a missing status counts as Active: the flat file has no status column);
@@ -24,6 +26,7 @@ import pyarrow.compute as pc
 from channelsync.canonical import DISTRIBUTOR_VENDORS
 from channelsync.reconcile.arrow import clean, lookup
 from channelsync.reconcile.fingerprint import WHITESPACE
+from channelsync.reconcile.guards import KeyTooLong
 from channelsync.reconcile.pricing import conversion_rates, convert, unit_prices
 
 if TYPE_CHECKING:
@@ -52,6 +55,14 @@ def clean_text(values: pd.Series, limit: int | None = None) -> pd.Series:
     return pd.Series(pd.array(clean(values, strip=WHITESPACE, limit=limit), dtype="string"), index=values.index)
 
 
+def _key(values: pd.Series, field: str, limit: int, source_keys: pd.Series) -> pd.Series:
+    """A lookup key as it is, or the plan refused when one would not fit the PSA field."""
+    too_long = (values.str.len() > limit).fillna(False).to_numpy(dtype=bool)
+    if too_long.any():
+        raise KeyTooLong(field=field, limit=limit, source_keys=[str(k) for k in source_keys[too_long]])
+    return values
+
+
 def desired_products(catalog: pd.DataFrame, options: CatalogOptions) -> pd.DataFrame:
     """One row per catalog item: ``source_key``, ``category_code``, then every PSA_PRODUCT column but
     ``psa_id`` (``inventory_id``, a locator, is missing)."""
@@ -73,8 +84,8 @@ def desired_products(catalog: pd.DataFrame, options: CatalogOptions) -> pd.DataF
             "category_code": category_codes,
             "name": name,
             "description": clean_text(long_description, limits.description),
-            "mpn": clean_text(catalog["mpn"], limits.mpn),
-            "vendor_sku": clean_text(catalog["sku"], limits.vendor_sku),
+            "mpn": _key(clean_text(catalog["mpn"]), "mpn", limits.mpn, catalog["source_key"]),
+            "vendor_sku": _key(clean_text(catalog["sku"]), "vendor_sku", limits.vendor_sku, catalog["source_key"]),
             "manufacturer": clean_text(catalog["manufacturer"], limits.manufacturer),
             "category": category,
             "unit_cost": unit_cost,

@@ -57,3 +57,18 @@ class CrossReferenceMismatch(PlanRefused):
         self.missing = missing
         self.linked = linked
         self.max_share = max_share
+
+
+class KeyTooLong(PlanRefused):
+    """A lookup key (SKU, MPN) longer than the PSA field: cutting it would write a product no later run
+    can find again. The quality suite quarantines such rows; this guard catches a path that skipped it."""
+
+    code = define("RECONCILE_KEY_TOO_LONG", "channelsync", "A lookup key is longer than the PSA field holding it")
+
+    def __init__(self, *, field: str, limit: int, source_keys: list[str]) -> None:
+        shown = ", ".join(source_keys[:5])
+        super().__init__(
+            f"{len(source_keys):,} item(s) have a {field} longer than the PSA's {limit} characters (e.g. {shown}); "
+            "keys are never truncated. Validate the rows first (the catalog suite quarantines them)."
+        )
+        self.field, self.limit, self.source_keys = field, limit, source_keys

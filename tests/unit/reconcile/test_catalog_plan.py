@@ -240,3 +240,12 @@ def test_idempotency_keys_and_fingerprints_are_deterministic() -> None:
 def test_duplicate_source_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="duplicate keys"):
         build_catalog_plan(catalog(item(1), item(1)), psa_frame(), no_xref(), OPTIONS)
+
+
+def test_a_key_longer_than_the_psa_field_refuses_the_plan_instead_of_being_cut() -> None:
+    from channelsync.reconcile.guards import KeyTooLong
+
+    long_mpn = item(1)
+    long_mpn["mpn"] = "M" * (OPTIONS.limits.mpn + 1)
+    with pytest.raises(KeyTooLong, match="never truncated"):
+        build_catalog_plan(catalog(long_mpn), psa_frame(), no_xref(), OPTIONS)
