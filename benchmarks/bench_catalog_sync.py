@@ -114,7 +114,7 @@ def install_probes() -> None:
     from channelsync.adapters.autotask_products import AutotaskProducts
     from channelsync.adapters.connectwise_products import ConnectWiseProducts
     from channelsync.clients.http import HttpTransport
-    from channelsync.state.repository import Ledger
+    from channelsync.state.ledger import Ledger
 
     PROBES.wrap(HttpTransport, "request", "http")
     PROBES.wrap(Ledger, "mark_applied_many", "mark_applied")

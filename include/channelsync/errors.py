@@ -32,6 +32,26 @@ def define(code: str, system: str, summary: str) -> str:
     return code
 
 
+@dataclass(frozen=True)
+class TransportCodes:
+    """The four codes :class:`~channelsync.clients.http.HttpTransport` raises for a system
+    (``<prefix>_RATE_LIMITED`` …), defined once per client with :func:`define_transport_codes`."""
+
+    rate_limited: str
+    server_error: str
+    client_error: str
+    unreachable: str
+
+
+def define_transport_codes(prefix: str, system: str, vendor: str) -> TransportCodes:
+    return TransportCodes(
+        rate_limited=define(f"{prefix}_RATE_LIMITED", system, f"{vendor} refused the call for rate limiting (429)"),
+        server_error=define(f"{prefix}_SERVER_ERROR", system, f"{vendor} answered with a server error (5xx)"),
+        client_error=define(f"{prefix}_CLIENT_ERROR", system, f"{vendor} refused the request (4xx)"),
+        unreachable=define(f"{prefix}_UNREACHABLE", system, f"{vendor} could not be reached or did not answer in time"),
+    )
+
+
 class ChannelsyncError(Exception):
     """Base of every error channelsync raises on purpose."""
 

@@ -49,8 +49,6 @@ def test_provider_info_declares_each_hook_as_it_is() -> None:
         # Airflow builds the hook as hook_class(**{conn_name_attr: conn_id}): it must be a real argument.
         assert hook.conn_name_attr in inspect.signature(hook.__init__).parameters, hook
         assert hook(**{hook.conn_name_attr: "some_id"}).conn_id == "some_id"
-        assert hook.get_ui_field_behaviour() == FORMS[conn_type].ui_field_behaviour()
-        assert "get_ui_field_behaviour" in hook.__dict__ and "get_connection_form_widgets" in hook.__dict__
         assert set(entry["conn-fields"]) == set(FORMS[conn_type].extras)
 
 
@@ -203,14 +201,3 @@ def test_refused_credentials_in_a_run_name_the_connection(sandbox_connections: d
         client.ping()
     assert "'sandbox_connectwise'" in str(error.value) and WRONG not in str(error.value)
 
-
-def test_hook_form_widgets_cover_every_extra_field(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Airflow before 3.2 asks the hook class for its form (wtforms, not installed here: stand-ins)."""
-    from unittest.mock import MagicMock
-
-    for module in ("wtforms", "wtforms.validators", "flask_babel", "flask_appbuilder",
-                   "flask_appbuilder.fieldwidgets"):
-        monkeypatch.setitem(sys.modules, module, MagicMock())
-    for form in FORMS.values():
-        widgets = _hook_class(form.hook_class).get_connection_form_widgets()
-        assert set(widgets) == set(form.extras), form.conn_type

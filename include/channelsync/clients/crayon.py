@@ -27,7 +27,7 @@ import requests
 
 from channelsync.clients.bearer import BearerAuth
 from channelsync.clients.http import HttpTransport, PageLoopGuard, RetryPolicy, parse_retry_after
-from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define, redact
+from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define, define_transport_codes, redact
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,9 @@ SYSTEM = "crayon"
 CRAYON_AUTH_FAILED = define("CRAYON_AUTH_FAILED", SYSTEM, "Crayon refused the API client or user credentials")
 CRAYON_NOT_FOUND = define("CRAYON_NOT_FOUND", SYSTEM, "The Crayon record does not exist")
 CRAYON_BAD_REQUEST = define("CRAYON_BAD_REQUEST", SYSTEM, "Crayon refused the request as invalid (400)")
-CRAYON_RATE_LIMITED = define("CRAYON_RATE_LIMITED", SYSTEM, "Crayon refused the call for rate limiting (429)")
-CRAYON_SERVER_ERROR = define("CRAYON_SERVER_ERROR", SYSTEM, "Crayon answered with a server error (5xx)")
-CRAYON_CLIENT_ERROR = define("CRAYON_CLIENT_ERROR", SYSTEM, "Crayon refused the request (4xx)")
-CRAYON_UNREACHABLE = define("CRAYON_UNREACHABLE", SYSTEM, "Crayon could not be reached or did not answer in time")
+TRANSPORT_CODES = define_transport_codes("CRAYON", SYSTEM, "Crayon")
+CRAYON_RATE_LIMITED = TRANSPORT_CODES.rate_limited
+CRAYON_SERVER_ERROR = TRANSPORT_CODES.server_error
 
 
 

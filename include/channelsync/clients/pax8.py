@@ -23,7 +23,7 @@ import requests
 
 from channelsync.clients.bearer import BearerAuth
 from channelsync.clients.http import HttpTransport, PageLoopGuard, RetryPolicy, parse_retry_after
-from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define, redact
+from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define, define_transport_codes, redact
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,9 @@ SYSTEM = "pax8"
 PAX8_AUTH_FAILED = define("PAX8_AUTH_FAILED", SYSTEM, "Pax8 refused the client id / secret or audience")
 PAX8_NOT_FOUND = define("PAX8_NOT_FOUND", SYSTEM, "The Pax8 record does not exist")
 PAX8_VALIDATION_FAILED = define("PAX8_VALIDATION_FAILED", SYSTEM, "Pax8 refused the request body (400/422)")
-PAX8_RATE_LIMITED = define("PAX8_RATE_LIMITED", SYSTEM, "Pax8 refused the call for rate limiting (429)")
-PAX8_SERVER_ERROR = define("PAX8_SERVER_ERROR", SYSTEM, "Pax8 answered with a server error (5xx)")
-PAX8_CLIENT_ERROR = define("PAX8_CLIENT_ERROR", SYSTEM, "Pax8 refused the request (4xx)")
-PAX8_UNREACHABLE = define("PAX8_UNREACHABLE", SYSTEM, "Pax8 could not be reached or did not answer in time")
+TRANSPORT_CODES = define_transport_codes("PAX8", SYSTEM, "Pax8")
+PAX8_RATE_LIMITED = TRANSPORT_CODES.rate_limited
+PAX8_SERVER_ERROR = TRANSPORT_CODES.server_error
 
 DEFAULT_AUDIENCE = "https://api.pax8.com"
 MAX_PAGE_SIZE = 200

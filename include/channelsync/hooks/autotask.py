@@ -33,14 +33,6 @@ class AutotaskHook(ChannelsyncHook):
     hook_name = "Autotask PSA (channelsync)"
     state_url: str | None = None  # the state store whose leases hold the thread limit across processes
 
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return cls.form_field_behaviour()
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        return cls.form_widgets()
-
     def make_client(self, connection: Any) -> AutotaskClient:
         return build_autotask_client(
             host=connection.host, login=connection.login, password=connection.password,

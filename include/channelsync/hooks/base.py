@@ -146,33 +146,6 @@ class ChannelsyncHook(BaseHook):
         hidden = [name for name, spec in (form.extras.items() if form else ()) if spec.kind == "password"]
         return [str(v) for v in [getattr(connection, "password", None), *(extra.get(n) for n in hidden)] if v]
 
-    # --- the connection form (Airflow < 3.2 asks the hook class; 3.2+ reads the provider info) ----
-
-    @classmethod
-    def form_field_behaviour(cls) -> dict[str, Any]:
-        return FORMS[cls.conn_type].ui_field_behaviour()
-
-    @classmethod
-    def form_widgets(cls) -> dict[str, Any]:
-        """wtforms fields for :mod:`channelsync.hooks.forms`' extra fields (imported only here)."""
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import BooleanField, IntegerField, PasswordField, StringField
-        from wtforms.validators import Optional
-
-        widgets: dict[str, Any] = {}
-        for name, spec in FORMS[cls.conn_type].extras.items():
-            label, options = lazy_gettext(spec.label), {"description": spec.description, "default": spec.default}
-            if spec.kind == "password":
-                widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), **options)
-            elif spec.kind == "integer":
-                widgets[name] = IntegerField(label, validators=[Optional()], **options)
-            elif spec.kind == "boolean":
-                widgets[name] = BooleanField(label, **options)
-            else:  # string and number (wtforms' FloatField is not a field Airflow accepts)
-                widgets[name] = StringField(label, widget=BS3TextFieldWidget(), **options)
-        return widgets
-
 
 def connection_id(connection: Any, default: str = "") -> str:
     return str(getattr(connection, "conn_id", None) or default or "?")

@@ -25,14 +25,6 @@ class ConnectWiseHook(ChannelsyncHook):
     conn_type = "connectwise"
     hook_name = "ConnectWise PSA (channelsync)"
 
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return cls.form_field_behaviour()
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        return cls.form_widgets()
-
     def make_client(self, connection: Any) -> ConnectWiseClient:
         extra = connection.extra_dejson or {}
         return client_from_fields(self.require_host(connection), connection.login or "", connection.password or "",

@@ -21,14 +21,6 @@ class CrayonHook(ChannelsyncHook):
     conn_type = "crayon"
     hook_name = "Crayon Cloud-iQ (channelsync)"
 
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return cls.form_field_behaviour()
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        return cls.form_widgets()
-
     def make_client(self, connection: Any) -> Any:
         from channelsync.clients.crayon import CrayonClient
 

@@ -1,10 +1,9 @@
 """What Airflow's connection form shows for each channelsync connection type: declared once, as data.
 
-Two readers: :mod:`channelsync.provider` puts it in the provider info (``conn-fields`` and
-``ui-field-behaviour``: what Airflow 3.2+ renders, without importing a hook), and each hook's
-``get_connection_form_widgets`` / ``get_ui_field_behaviour`` (what older Airflow versions ask the
-hook class for). No Airflow, wtforms or client import here: Airflow reads the provider info in every
-process it starts.
+:mod:`channelsync.provider` puts it in the provider info (``conn-fields`` and ``ui-field-behaviour``:
+what Airflow 3.2+ renders, without importing a hook; the hook-level ``get_connection_form_widgets`` it
+replaces is deprecated and needs wtforms, which Airflow 3 no longer installs). No Airflow or client
+import here: Airflow reads the provider info in every process it starts.
 
 Extra fields are stored in the connection's ``extra`` JSON under their plain names (the keys the
 hooks read, listed in the README's connection table).

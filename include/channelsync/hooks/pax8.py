@@ -22,14 +22,6 @@ class Pax8Hook(ChannelsyncHook):
     conn_type = "pax8"
     hook_name = "Pax8 (channelsync)"
 
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return cls.form_field_behaviour()
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        return cls.form_widgets()
-
     def make_client(self, connection: Any) -> Any:
         from channelsync.clients.pax8 import DEFAULT_AUDIENCE, Pax8Client
 

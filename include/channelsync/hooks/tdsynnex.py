@@ -55,14 +55,6 @@ class TdSynnexIonHook(ChannelsyncHook):
         super().__init__(conn_id, **kwargs)
         self.token_store = token_store
 
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return cls.form_field_behaviour()
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        return cls.form_widgets()
-
     def make_client(self, connection: Any) -> TdSynnexIonClient:
         extra = self.require_extra(connection, "account_id")
         host = self.require_host(connection)
@@ -90,14 +82,6 @@ class TdSynnexXmlHook(ChannelsyncHook):
     default_conn_name = "tdsynnex_xml_default"
     conn_type = "tdsynnex-xml"
     hook_name = "TD SYNNEX XML and flat file (channelsync)"
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return cls.form_field_behaviour()
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        return cls.form_widgets()
 
     def make_client(self, connection: Any) -> TdSynnexXmlClient:
         extra = self.require_extra(connection, "customer_number")

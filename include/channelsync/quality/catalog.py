@@ -27,7 +27,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -42,9 +41,6 @@ from channelsync.quality.suite import (
     Suite,
     numbers_storable,
 )
-
-if TYPE_CHECKING:
-    from channelsync.reconcile.catalog import CatalogOptions
 
 # Type names as GX reports them for pandas columns (it says "str" for the string dtypes, "int64" for Int64).
 TEXT_TYPES = ["str", "string", "object", "StringDtype", "large_string"]
@@ -112,18 +108,6 @@ class CatalogSuiteOptions:
             description_max,
             sku_max,
             mpn_max,
-        )
-
-    @classmethod
-    def from_catalog_options(cls, options: CatalogOptions) -> CatalogSuiteOptions:
-        """The same numbers reconcile uses: currencies with a rate, mapped categories, the PSA's limits."""
-        return cls.create(
-            currencies=[options.target_currency, *options.currency_rates],
-            mapped_categories=options.category_map,
-            name_max=options.limits.name,
-            description_max=options.limits.description,
-            sku_max=options.limits.vendor_sku,
-            mpn_max=options.limits.mpn,
         )
 
 

@@ -11,7 +11,6 @@ from channelsync.canonical import CATALOG_ITEM, conform, empty
 from channelsync.canonical.limits import CONNECTWISE_LIMITS
 from channelsync.quality.catalog import CatalogSuiteOptions, catalog_suite
 from channelsync.quality.suite import SuiteFailed, validate
-from channelsync.reconcile.catalog import CatalogOptions
 
 OPTIONS = CatalogSuiteOptions.create(
     currencies=["USD", "eur"], mapped_categories=["NB"], name_max=30, description_max=100
@@ -142,10 +141,13 @@ def test_missing_column_and_wrong_type_fail_the_suite_listing_them() -> None:
 
 
 def test_options_follow_the_reconcile_options() -> None:
-    options = CatalogOptions.for_psa(
-        "connectwise", key_prefix="x", category_map={"NB": "Notebooks"}, currency_rates={"eur": 1.1}
-    )
-    suite_options = CatalogSuiteOptions.from_catalog_options(options)
-    assert suite_options.currencies == frozenset({"USD", "EUR"})
+    from channelsync.templates.catalog_sync.options import CatalogSyncOptions
+    from channelsync.templates.catalog_sync.planning import catalog_options
+    from channelsync.templates.catalog_sync.planning import suite_options as template_suite_options
+
+    options = CatalogSyncOptions(category_map={"NB": "Notebooks"},
+                                 currency={"target": "USD", "accepted": ["USD", "EUR", "GBP"], "rates": {"EUR": 1.1}})
+    suite_options = template_suite_options(options, catalog_options(options, psa_system="connectwise"))
+    assert suite_options.currencies == frozenset({"USD", "EUR"})  # GBP is accepted but has no rate
     assert suite_options.mapped_categories == frozenset({"NB"})
     assert (suite_options.name_max, suite_options.description_max) == (CONNECTWISE_LIMITS.name, 6000)

@@ -19,7 +19,6 @@ from channelsync.clients.tdsynnex.flatfile_layout import COL, COLUMNS, DELIMITER
 from channelsync.quality.catalog import CatalogSuiteOptions, catalog_suite
 from channelsync.quality.price_availability import pna_suite
 from channelsync.quality.suite import COUNT_MAX, MONEY_MAX, Expectation, Severity, Suite, numbers_storable, validate
-from channelsync.reconcile.catalog import CatalogOptions
 
 OPTIONS = CatalogSuiteOptions.create(currencies=["USD"], mapped_categories=["NBK"], name_max=30, description_max=100)
 SUITE = catalog_suite(OPTIONS)
@@ -91,8 +90,11 @@ def test_keys_over_the_psa_limit_are_quarantined_never_cut_while_long_text_only_
 
 def test_key_limits_follow_the_psa() -> None:
     assert (OPTIONS.sku_max, OPTIONS.mpn_max) == (50, 50)  # the default: both PSAs' limit
-    planner = CatalogOptions.for_psa("connectwise", key_prefix="x", category_map={"NBK": "Notebooks"})
-    options = CatalogSuiteOptions.from_catalog_options(planner)
+    from channelsync.templates.catalog_sync.options import CatalogSyncOptions
+    from channelsync.templates.catalog_sync.planning import catalog_options, suite_options
+
+    configured = CatalogSyncOptions(category_map={"NBK": "Notebooks"})
+    options = suite_options(configured, catalog_options(configured, psa_system="connectwise"))
     assert (options.sku_max, options.mpn_max) == (CONNECTWISE_LIMITS.vendor_sku, CONNECTWISE_LIMITS.mpn)
     short = catalog_suite(CatalogSuiteOptions.create(currencies=["USD"], mapped_categories=["NBK"], name_max=30,
                                                      description_max=100, sku_max=10, mpn_max=5))

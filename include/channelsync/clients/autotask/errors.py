@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from channelsync.clients.http import parse_retry_after
-from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define
+from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define, define_transport_codes
 
 SYSTEM = "autotask"
 
@@ -39,10 +39,7 @@ AUTOTASK_NOT_FOUND = define("AUTOTASK_NOT_FOUND", SYSTEM, "The Autotask record d
 AUTOTASK_PERMISSION = define("AUTOTASK_PERMISSION", SYSTEM, "The Autotask API user lacks the permission")
 AUTOTASK_METHOD_NOT_ALLOWED = define("AUTOTASK_METHOD_NOT_ALLOWED", SYSTEM,
                                      "Autotask does not support this operation on the entity (405)")
-AUTOTASK_RATE_LIMITED = define("AUTOTASK_RATE_LIMITED", SYSTEM, "Autotask answered 429")
-AUTOTASK_SERVER_ERROR = define("AUTOTASK_SERVER_ERROR", SYSTEM, "Autotask answered with a server failure")
-AUTOTASK_CLIENT_ERROR = define("AUTOTASK_CLIENT_ERROR", SYSTEM, "Autotask refused the request (4xx)")
-AUTOTASK_UNREACHABLE = define("AUTOTASK_UNREACHABLE", SYSTEM, "Autotask could not be reached")
+TRANSPORT_CODES = define_transport_codes("AUTOTASK", SYSTEM, "Autotask")
 
 _AUTH = re.compile(r"authenticat|integrationcode is invalid|integration code|user name|unauthori|secret", re.I)
 _QUERY = re.compile(r"maxCountOfRecordsToReturn|'OR' conditions|filter|paging token|user-defined field may", re.I)

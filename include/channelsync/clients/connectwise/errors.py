@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from channelsync.errors import ApiError, FatalApiError, define, redact
+from channelsync.errors import ApiError, FatalApiError, define, define_transport_codes, redact
 
 SYSTEM = "connectwise"
 
@@ -30,10 +30,8 @@ CW_BAD_REQUEST = define("CW_BAD_REQUEST", SYSTEM, "ConnectWise refused the reque
 CW_NOT_FOUND = define("CW_NOT_FOUND", SYSTEM, "The record or resource does not exist")
 CW_METHOD_NOT_ALLOWED = define("CW_METHOD_NOT_ALLOWED", SYSTEM, "The resource does not support this method")
 CW_CONFLICT = define("CW_CONFLICT", SYSTEM, "The record is in use or conflicts with another (409)")
-CW_RATE_LIMITED = define("CW_RATE_LIMITED", SYSTEM, "ConnectWise throttled the integration (429)")
-CW_SERVER_ERROR = define("CW_SERVER_ERROR", SYSTEM, "ConnectWise answered with a server error (5xx)")
-CW_CLIENT_ERROR = define("CW_CLIENT_ERROR", SYSTEM, "ConnectWise refused the request (other 4xx)")
-CW_UNREACHABLE = define("CW_UNREACHABLE", SYSTEM, "ConnectWise could not be reached or did not answer in time")
+TRANSPORT_CODES = define_transport_codes("CW", SYSTEM, "ConnectWise")
+CW_CLIENT_ERROR = TRANSPORT_CODES.client_error
 CW_CODEBASE_DISCOVERY_FAILED = define("CW_CODEBASE_DISCOVERY_FAILED", SYSTEM,
                                       "login/companyinfo did not return a codebase for the company")
 

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from channelsync.errors import define
+from channelsync.errors import define, define_transport_codes
 
 SYSTEM = "tdsynnex"
 
-TDS_RATE_LIMITED = define("TDS_RATE_LIMITED", SYSTEM, "TD SYNNEX refused the call for rate limiting (429)")
-TDS_SERVER_ERROR = define("TDS_SERVER_ERROR", SYSTEM, "TD SYNNEX answered with a server error (5xx)")
-TDS_CLIENT_ERROR = define("TDS_CLIENT_ERROR", SYSTEM, "TD SYNNEX refused the request (4xx)")
-TDS_UNREACHABLE = define("TDS_UNREACHABLE", SYSTEM, "TD SYNNEX could not be reached or did not answer in time")
+TRANSPORT_CODES = define_transport_codes("TDS", SYSTEM, "TD SYNNEX")
+TDS_RATE_LIMITED = TRANSPORT_CODES.rate_limited
+TDS_SERVER_ERROR = TRANSPORT_CODES.server_error
 TDS_AUTH_FAILED = define("TDS_AUTH_FAILED", SYSTEM, "TD SYNNEX refused the credentials or the access token")
 TDS_PERMISSION_DENIED = define("TDS_PERMISSION_DENIED", SYSTEM, "The Ion user may not access this account/resource")
 TDS_TOKEN_REUSED = define(
