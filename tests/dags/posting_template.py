@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from channelsync.errors import ChannelsyncError
 from channelsync.quality.suite import Expectation, Severity, Suite
 from channelsync.runs import outcomes
 from channelsync.runs.steps import LoadSummary, PlanSummary
@@ -29,6 +30,11 @@ POSTED = outcomes.declare("posted", stage="load", kind="write", description="pos
 
 class PostingOptions(TemplateOptions):
     amounts: dict[str, float] = {"line-1": 10.0, "line-2": 20.0, "line-3": -5.0}
+    fail_partition: str | None = None  # the mapped variant: this line's load task fails as a whole
+
+
+class PartitionBroken(ChannelsyncError):
+    code = "TEST_PARTITION_BROKEN"
 
 
 class MemoryTarget:
@@ -69,14 +75,32 @@ class PostingSteps(TemplateBase[PostingOptions]):
                              "before": None, "after": frame["amount"].astype(str)})
         return PlanSummary(plan_path=self.stage_plan(run, frame), counts={"post": len(frame)}, diff=diff)
 
-    def apply(self, run: RunContext, plan_path: str) -> LoadSummary:
+    def apply(self, run: RunContext, plan_path: str, partition: str | None = None) -> LoadSummary:
         plan = self.read_plan(plan_path)
+        if partition is not None:
+            if partition == self.options(run).fail_partition:
+                raise PartitionBroken(f"{partition}: refused as a whole (test)")
+            plan = plan[plan["source_key"] == partition]
         operations = [self.operation(key=row.key, op="post", source_key=row.source_key, target_id=None,
                                      fields={"amount": row.amount}) for row in plan.itertuples()]
         return self.load(run, operations, MemoryTarget())
 
 
+class MappedPostingSteps(PostingSteps):
+    """The same, with the load mapped: one task instance per line."""
+
+    def plan(self, run: RunContext, valid: pd.DataFrame) -> PlanSummary:
+        summary = super().plan(run, valid)
+        summary.partitions = sorted(valid["source_key"].astype(str))
+        return summary
+
+
 SPEC = register(TemplateSpec(
     name="test_posting", summary="test-only: post amounts once", default_schedule="@daily",
     steps="tests.dags.posting_template:PostingSteps", options_model=PostingOptions, distributors=(),
+))
+MAPPED_SPEC = register(TemplateSpec(
+    name="test_posting_mapped", summary="test-only: post amounts once, one load task per line",
+    default_schedule="@daily", steps="tests.dags.posting_template:MappedPostingSteps",
+    options_model=PostingOptions, distributors=(), partitioned=True,
 ))

@@ -108,10 +108,15 @@ def stage_reconcile(run: RunContext, steps: TemplateSteps, validated: dict[str, 
         shown = summary.diff.head(preview_rows).astype("string").fillna("").to_string(index=False, max_colwidth=40)
         log.info("field-level diff (first %d of %d rows; all in %s):\n%s",
                  min(preview_rows, len(summary.diff)), len(summary.diff), diff_path, shown)
-    return {**result, "plan_path": summary.plan_path, "diff_path": diff_path, "counts": summary.counts}
+    # Preview writes nothing, so a mapped load has nothing to map over.
+    partitions = [] if run.preview else list(summary.partitions)
+    return {**result, "plan_path": summary.plan_path, "diff_path": diff_path, "counts": summary.counts,
+            "partitions": partitions}
 
 
-def stage_load(run: RunContext, steps: TemplateSteps, planned: dict[str, Any]) -> dict[str, Any]:
+def stage_load(run: RunContext, steps: TemplateSteps, planned: dict[str, Any], *, partition: str | None = None
+               ) -> dict[str, Any]:
+    """Apply the plan — or, for a mapped load, one partition of it (one customer, one order)."""
     run.run_id = planned["run_id"]
     if run.preview:
         log.info("preview: the plan is in %s; nothing is written", planned["diff_path"])
@@ -119,22 +124,23 @@ def stage_load(run: RunContext, steps: TemplateSteps, planned: dict[str, Any]) -
     result: dict[str, Any] = {"run_id": run.run_id}
     try:
         with _counting_calls(run, result):
-            summary = steps.apply(run, planned["plan_path"])
+            summary = (steps.apply(run, planned["plan_path"]) if partition is None
+                       else steps.apply(run, planned["plan_path"], partition=partition))
     finally:
         run.release_slots()
     repository.replace_items(
         run.state_url, run.run_id, "load",
-        [{"entity_type": steps.entity_type, **asdict(o)} for o in summary.outcomes],
+        [{"entity_type": steps.entity_type, **asdict(o)} for o in summary.outcomes], partition=partition,
     )
     counts: dict[str, int] = {}
     for outcome in summary.outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
-    log.info("load: %s; API calls %s", counts, result["api_calls"])
+    log.info("load%s: %s; API calls %s", f" of {partition}" if partition else "", counts, result["api_calls"])
     if summary.retriable_failures:
         # Recorded above; failing the task lets Airflow retry it, and the ledger skips what was applied.
         raise LoadIncomplete(f"{summary.retriable_failures} operation(s) could not be completed; retrying sends "
                              "only those")
-    return {**result, "counts": counts}
+    return {**result, "counts": counts, "partition": partition}
 
 
 def record_stage_failure(run: RunContext, stage: str, error: BaseException) -> None:
@@ -180,10 +186,30 @@ def run_in_process(run: RunContext, steps: TemplateSteps, *, preview_rows: int =
         stage = "reconcile"
         results["reconcile"] = planned = stage_reconcile(run, steps, validated, preview_rows=preview_rows)
         stage = "load"
-        results["load"] = stage_load(run, steps, planned)
+        if planned.get("partitions"):
+            # As Airflow runs a mapped load: every partition is tried, a failed one fails only itself.
+            loads, failures = _load_partitions(run, steps, planned)
+            if failures:
+                raise failures[0]
+            results["load"] = {"run_id": run.run_id, "partitions": loads}
+        else:
+            results["load"] = stage_load(run, steps, planned)
     except Exception as exc:
         record_stage_failure(run, stage, exc)
         summary = stage_report(run, results, failed=True)
         summary["error"] = exc
         return summary
     return stage_report(run, results, failed=False)
+
+
+def _load_partitions(run: RunContext, steps: TemplateSteps, planned: dict[str, Any]
+                     ) -> tuple[list[dict[str, Any]], list[Exception]]:
+    loads: list[dict[str, Any]] = []
+    failures: list[Exception] = []
+    for partition in planned["partitions"]:
+        try:
+            loads.append(stage_load(run, steps, planned, partition=partition))
+        except Exception as exc:
+            record_stage_failure(run, f"load of {partition}", exc)
+            failures.append(exc)
+    return loads, failures

@@ -20,6 +20,8 @@ class PlanSummary:
     counts: dict[str, int]
     diff: pd.DataFrame  # columns: source_key, op, field, before, after
     items: pd.DataFrame | None = None  # non-write outcomes to record now (conflict, duplicate)
+    # A template whose load is mapped (TemplateSpec.partitioned): one load task per key (customer, order)
+    partitions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class TemplateSteps(Protocol):
         """Read PSA state and the cross-reference, and build the plan (pure planning inside)."""
         ...
 
-    def apply(self, run: RunContext, plan_path: str) -> LoadSummary:
-        """Apply the plan idempotently (ledger before/after every write)."""
+    def apply(self, run: RunContext, plan_path: str, partition: str | None = None) -> LoadSummary:
+        """Apply the plan idempotently (ledger before/after every write); only ``partition``'s part of it
+        when the load is mapped."""
         ...

@@ -100,15 +100,17 @@ class TemplateBase(Generic[OptionsT]):
         a distributor (submitting orders) and says so here."""
         return run.psa_target()
 
-    def load(self, run: RunContext, operations: list[Operation], executor: OperationExecutor) -> LoadSummary:
-        """Apply ``operations`` exactly once on the template's target, within its load options."""
+    def load(self, run: RunContext, operations: list[Operation], executor: OperationExecutor, *,
+             target: Target | None = None) -> LoadSummary:
+        """Apply ``operations`` exactly once on ``target`` (default: :meth:`target`), within the load options.
+        A template writing to two systems (submit to the distributor, write back to the PSA) loads twice."""
         from channelsync.runs.loader import apply_operations
         from channelsync.state.ledger import Ledger
 
         assert run.run_id is not None
         load_options = self.options(run).load
         ledger = Ledger(run.state_url, integration=run.integration.name, template=run.template, run_id=run.run_id,
-                        target=self.target(run), entity_type=self.entity_type)
+                        target=target or self.target(run), entity_type=self.entity_type)
         return apply_operations(operations, executor, ledger, concurrency=load_options.concurrency,
                                 op_outcomes=self.op_outcomes, wait_for_others_s=load_options.wait_for_others_s)
 

@@ -63,8 +63,10 @@ class SyncItem(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
-    # The stage that recorded the item (runs/outcomes.py): a retried stage replaces only its own items.
+    # The stage that recorded the item (runs/outcomes.py) and, for a load mapped per customer or order,
+    # its partition: a retried stage (or one mapped task instance) replaces only its own items.
     stage: Mapped[str] = mapped_column(String(20), default="load")
+    partition: Mapped[str | None] = mapped_column(String(250), nullable=True)
     entity_type: Mapped[str] = mapped_column(String(40))
     source_key: Mapped[str] = mapped_column(String(250), index=True)
     psa_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -57,17 +57,20 @@ def record_error(url: str, run_id: int, *, error_code: str, error_message: str) 
         run.error_code, run.error_message = error_code[:80], error_message[:4000]
 
 
-def replace_items(url: str, run_id: int, stage: str, rows: Iterable[dict[str, Any]]) -> None:
-    """Record items of one stage; a retried stage replaces its own earlier rows, not the others'.
+def replace_items(url: str, run_id: int, stage: str, rows: Iterable[dict[str, Any]], *,
+                  partition: str | None = None) -> None:
+    """Record items of one stage (of one partition, for a mapped load); a retried stage replaces its own
+    earlier rows, not the others'.
 
     Every outcome must be declared (runs/outcomes.py): an undeclared one is a programming error."""
     from channelsync.runs import outcomes
 
-    payload = [{"run_id": run_id, "stage": stage, **row} for row in rows]
+    payload = [{"run_id": run_id, "stage": stage, "partition": partition, **row} for row in rows]
     for name in {row["outcome"] for row in payload}:
         outcomes.get(name)
+    same_partition = SyncItem.partition.is_(None) if partition is None else SyncItem.partition == partition
     with session_scope(url) as session:
-        session.execute(delete(SyncItem).where(SyncItem.run_id == run_id, SyncItem.stage == stage))
+        session.execute(delete(SyncItem).where(SyncItem.run_id == run_id, SyncItem.stage == stage, same_partition))
         if payload:
             session.execute(insert(SyncItem), payload)
 

@@ -97,8 +97,13 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
             return _run_stage("reconcile", spec, integration, options, validated)
 
         @task(task_id="load", pool=psa_pool, pool_slots=load_slots)
-        def load(planned: dict[str, Any]) -> dict[str, Any]:
-            return _run_stage("load", spec, integration, options, planned)
+        def load(planned: dict[str, Any], partition: str | None = None) -> dict[str, Any]:
+            return _run_stage("load", spec, integration, options, planned, partition=partition)
+
+        @task(task_id="partitions")
+        def partitions(planned: dict[str, Any]) -> list[str]:
+            """What the load is mapped over: one task instance per customer / order of the plan."""
+            return list(planned.get("partitions") or [])
 
         @task(task_id="report", trigger_rule=TriggerRule.ALL_DONE, retries=0,
               outlets=[asset_for(integration.name, template_name)])
@@ -106,9 +111,8 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
             from channelsync.runs.runner import stage_report
 
             ti = get_current_context()["ti"]
-            results = {name: ti.xcom_pull(task_ids=name) for name in ("extract", "validate", "reconcile", "load")}
-            # Every stage hands its result to the next; no load result means a stage failed for good.
-            failed = results["load"] is None
+            results = {name: ti.xcom_pull(task_ids=name) for name in ("extract", "validate", "reconcile")}
+            failed = _load_failed(ti, results, partitioned=spec.partitioned)
             summary = stage_report(_run_context(spec, integration, options), results, failed=failed)
             if failed:
                 raise RuntimeError(f"run {summary['run_id']} failed: see the failed task's log and the run's error")
@@ -118,13 +122,32 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
         extracted = extract()
         validated = validate(extracted)  # type: ignore[arg-type]
         planned = reconcile(validated)  # type: ignore[arg-type]
-        loaded = load(planned)  # type: ignore[arg-type]
+        if spec.partitioned:
+            loaded = load.partial(planned=planned).expand(partition=partitions(planned))  # type: ignore[arg-type]
+        else:
+            loaded = load(planned)  # type: ignore[arg-type]
         loaded >> report()
     return dag
 
 
+def _load_failed(ti: Any, results: dict[str, Any], *, partitioned: bool) -> bool:
+    """Every stage hands its result to the next: a missing result means a stage failed for good. A mapped
+    load failed when fewer of its task instances returned than there were partitions."""
+    if results["reconcile"] is None:
+        return True
+    if not partitioned:
+        results["load"] = ti.xcom_pull(task_ids="load")
+        return results["load"] is None
+    expected = len(results["reconcile"].get("partitions") or [])
+    pulled = ti.xcom_pull(task_ids="load") if expected else None
+    # All map indexes' results; Airflow gives a lone result as itself rather than a list of one.
+    returned = [r for r in (pulled if isinstance(pulled, list) else [pulled]) if r]
+    results["load"] = {"run_id": results["reconcile"]["run_id"], "partitions": returned}
+    return len(returned) < expected
+
+
 def _run_stage(stage: str, spec: TemplateSpec, integration: IntegrationConfig, options: dict[str, Any],
-               previous: dict[str, Any] | None = None) -> dict[str, Any]:
+               previous: dict[str, Any] | None = None, *, partition: str | None = None) -> dict[str, Any]:
     from channelsync.runs import runner
 
     run = _run_context(spec, integration, options)
@@ -138,7 +161,7 @@ def _run_stage(stage: str, spec: TemplateSpec, integration: IntegrationConfig, o
         if stage == "reconcile":
             return runner.stage_reconcile(run, _steps(spec), previous or {},
                                           preview_rows=run.options.load.preview_rows)
-        return runner.stage_load(run, _steps(spec), previous or {})
+        return runner.stage_load(run, _steps(spec), previous or {}, partition=partition)
     except Exception as exc:
         runner.record_stage_failure(run, stage, exc)
         if _retry_cannot_help(exc):

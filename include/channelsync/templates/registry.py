@@ -20,6 +20,9 @@ class TemplateSpec:
     steps: str  # "module:Class" implementing channelsync.runs.steps.TemplateSteps
     options_model: type[TemplateOptions]
     distributors: tuple[str, ...]  # distributors the integration must configure
+    # True: the load is one mapped task per plan partition (a customer, an order), so one failure is one
+    # task instance that on-call clears and reruns alone; the plan lists them (PlanSummary.partitions).
+    partitioned: bool = False
 
 
 TEMPLATES: dict[str, TemplateSpec] = {

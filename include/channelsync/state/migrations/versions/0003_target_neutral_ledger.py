@@ -10,7 +10,8 @@ Create Date: 2026-12-01 14:40:00
   only ever mattered to a retry of their own run, which a new version never performs.
 - ``order_ledger`` and ``billing_ledger`` are dropped: nothing used them, and orders and billing
   postings are tenant-scoped rows of the one ledger.
-- ``sync_items.stage`` records which stage wrote an item, backfilled from the outcome names.
+- ``sync_items.stage`` records which stage wrote an item, backfilled from the outcome names, and
+  ``sync_items.partition`` which mapped load task (one customer, one order) did.
 """
 
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ _STAGE_OF = {"quarantined": "validate", "warning": "validate", "conflict": "reco
 def upgrade() -> None:
     with op.batch_alter_table("sync_items") as batch:
         batch.add_column(sa.Column("stage", sa.String(length=20), nullable=False, server_default="load"))
+        batch.add_column(sa.Column("partition", sa.String(length=250), nullable=True))
         batch.create_index("ix_sync_items_run_stage", ["run_id", "stage"], unique=False)
     for outcome, stage in _STAGE_OF.items():
         op.execute(sa.text("UPDATE sync_items SET stage = :stage WHERE outcome = :outcome").bindparams(
