@@ -14,19 +14,38 @@ price list and the monthly billing statements with their invoice lines.
 from __future__ import annotations
 
 import base64
+import binascii
 import csv
 import io
 import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from typing import Any
 
 import requests
 
 from channelsync.clients.bearer import BearerAuth
 from channelsync.clients.http import HttpTransport, PageLoopGuard, RetryPolicy, parse_retry_after
+from channelsync.clients.payload import (
+    CheckedRecords,
+    check_records,
+    currency,
+    expect_int,
+    expect_object,
+    expect_records,
+    expect_seconds,
+    expect_text,
+    ident,
+    iso_date,
+    json_body,
+    money,
+    nested,
+    parse_json,
+    quantity,
+    ratio,
+    text,
+)
 from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define, define_transport_codes, redact
 
 log = logging.getLogger(__name__)
@@ -38,7 +57,33 @@ CRAYON_BAD_REQUEST = define("CRAYON_BAD_REQUEST", SYSTEM, "Crayon refused the re
 TRANSPORT_CODES = define_transport_codes("CRAYON", SYSTEM, "Crayon")
 CRAYON_RATE_LIMITED = TRANSPORT_CODES.rate_limited
 CRAYON_SERVER_ERROR = TRANSPORT_CODES.server_error
+CRAYON_BAD_RESPONSE = define("CRAYON_BAD_RESPONSE", SYSTEM,
+                             "Crayon answered with a body that is not the JSON the call returns (refused whole)")
 
+# What an invoice line (billing record) needs to be billed on: each line is checked on its own, a line
+# that fails is quarantined with the first problem (``check_invoice_lines``).
+INVOICE_LINE_FIELDS = {
+    "id": ident,
+    "customerTenant": nested("id", ident),
+    "subscription": nested("id", ident),
+    "product": nested("partNumber", text),
+    "chargeType": text,
+    "chargeStartDate": iso_date,
+    "chargeEndDate": iso_date,
+    "quantity": quantity,
+    "unitPrice": money,
+    "billableRatio": ratio,
+    "subTotal": money,
+    "currency": currency,
+}
+
+
+def check_invoice_lines(lines: list[Any]) -> CheckedRecords:
+    """Invoice lines as :meth:`CrayonClient.get_invoice_lines` returns them → the lines a billing run
+    can use, and the others quarantined with an item-level reason (missing keys, wrong types, numbers
+    that are not finite or beyond what a PSA stores, dates that are not dates, a period ending before
+    it starts)."""
+    return check_records(lines, INVOICE_LINE_FIELDS, period=("chargeStartDate", "chargeEndDate"))
 
 
 def camel(data: Any) -> Any:
@@ -98,25 +143,33 @@ class CrayonClient:
                     system=SYSTEM, status=exc.status, vendor_message=exc.vendor_message,
                 ) from None
             raise
-        body = camel(response.json())
+        body = camel(expect_object(json_body(response, system=SYSTEM, code=CRAYON_BAD_RESPONSE),
+                                   "the token answer", system=SYSTEM, code=CRAYON_BAD_RESPONSE))
         token = body.get("accessToken")
         if not token:
-            raise FatalApiError(f"Crayon returned no access token ({body.get('error')})", code=CRAYON_AUTH_FAILED,
-                                system=SYSTEM, status=response.status_code)
-        return str(token), float(body.get("expiresIn") or 3600)
+            raise FatalApiError(f"Crayon returned no access token ({str(body.get('error'))[:200]})",
+                                code=CRAYON_AUTH_FAILED, system=SYSTEM, status=response.status_code)
+        token = expect_text(token, "accessToken", system=SYSTEM, code=CRAYON_BAD_RESPONSE, token=True)
+        return token, expect_seconds(body.get("expiresIn"), "expiresIn", system=SYSTEM,
+                                     code=CRAYON_BAD_RESPONSE, default=3600)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}/{path.lstrip('/')}"
         return self.auth.call(self.transport, method, url, **kwargs)
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return camel(self._call("GET", path, params=params).json(parse_float=Decimal))
+        return _camel(json_body(self._call("GET", path, params=params), system=SYSTEM, code=CRAYON_BAD_RESPONSE),
+                      path)
+
+    def _object(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return expect_object(self._get(path, params), f"the answer to GET {path}", system=SYSTEM,
+                             code=CRAYON_BAD_RESPONSE)
 
     def _map_error(self, response: requests.Response) -> ApiError | None:
         status = response.status_code
         try:
             body = camel(response.json())
-        except ValueError:
+        except (ValueError, RecursionError):
             body = {}
         body = body if isinstance(body, dict) else {}
         vendor = redact(str(body.get("message") or body.get("error") or response.text[:300]),
@@ -140,19 +193,23 @@ class CrayonClient:
         seen = 0
         while True:
             body = self._get(path, {**(params or {}), "Page": page, "PageSize": self.page_size})
-            items = body if isinstance(body, list) else body.get("items") or []
-            total = None if isinstance(body, list) else body.get("totalHits")
+            if not isinstance(body, list):
+                body = expect_object(body, f"the answer to GET {path}", system=SYSTEM, code=CRAYON_BAD_RESPONSE)
+            items = expect_records(body if isinstance(body, list) else body.get("items"), f"items of {path}",
+                                   system=SYSTEM, code=CRAYON_BAD_RESPONSE)
+            total = None if isinstance(body, list) or body.get("totalHits") is None else expect_int(
+                body.get("totalHits"), f"totalHits of {path}", system=SYSTEM, code=CRAYON_BAD_RESPONSE)
             guard.check(json.dumps([item.get("id", item.get("uniqueId")) for item in items], default=str))
             yield from items
             seen += len(items)
-            if len(items) < self.page_size or (total is not None and seen >= int(total)) or not items:
+            if len(items) < self.page_size or (total is not None and seen >= total) or not items:
                 return
             page += 1
 
     # -- domain --------------------------------------------------------------------------------
     def ping(self) -> None:
         """One cheap authenticated call (``GET /Me``)."""
-        self._get("Me")
+        self._object("Me")
 
     def iter_organizations(self, *, search: str | None = None) -> Iterator[dict[str, Any]]:
         return self._paged("Organizations", {"Search": search} if search else None)
@@ -162,7 +219,7 @@ class CrayonClient:
         return self._paged("CustomerTenants", _clean({"OrganizationId": organization_id, "Search": search}))
 
     def get_customer_tenant(self, tenant_id: int) -> dict[str, Any]:
-        return self._get(f"CustomerTenants/{int(tenant_id)}")
+        return self._object(f"CustomerTenants/{int(tenant_id)}")
 
     def iter_subscriptions(self, *, organization_id: int | None = None, customer_tenant_id: int | None = None,
                            statuses: int | None = None) -> Iterator[dict[str, Any]]:
@@ -170,7 +227,7 @@ class CrayonClient:
         return self._paged("Subscriptions", _clean(params))
 
     def get_subscription(self, subscription_id: int) -> dict[str, Any]:
-        return self._get(f"Subscriptions/{int(subscription_id)}")
+        return self._object(f"Subscriptions/{int(subscription_id)}")
 
     def iter_agreement_products(self, *, organization_id: int | None = None, search: str | None = None,
                                 part_numbers: list[str] | None = None) -> Iterator[dict[str, Any]]:
@@ -186,22 +243,52 @@ class CrayonClient:
                   "To": to_date}
         return self._paged("BillingStatements", _clean(params))
 
+    def _file(self, path: str) -> bytes:
+        """A ``{fileName, data}`` answer's content: ``data`` must be base64 (strictly: a truncated or
+        garbled file is refused, never decoded around its bad characters)."""
+        data = expect_text(self._object(path).get("data"), f"data of {path}", system=SYSTEM,
+                           code=CRAYON_BAD_RESPONSE)
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise FatalApiError(f"Crayon: data of {path} is not base64 ({exc})", code=CRAYON_BAD_RESPONSE,
+                                system=SYSTEM) from None
+
     def get_invoice_lines(self, statement_id: int) -> list[dict[str, Any]]:
-        """The statement's invoice lines (``billingrecordsfile``: base64 JSON), money as Decimal."""
-        body = self._get(f"BillingStatements/{int(statement_id)}/billingrecordsfile")
-        raw = base64.b64decode(body.get("data") or b"")
-        return camel(json.loads(raw.decode("utf-8-sig"), parse_float=Decimal)) if raw else []
+        """The statement's invoice lines (``billingrecordsfile``: base64 JSON), money as Decimal. A file
+        that is not a JSON list of objects is refused whole (``CRAYON_BAD_RESPONSE``); the lines'
+        fields are checked one by one by :func:`check_invoice_lines`."""
+        path = f"BillingStatements/{int(statement_id)}/billingrecordsfile"
+        raw = self._file(path)
+        if not raw:
+            return []
+        lines = parse_json(raw, what=f"the billing records file of statement {int(statement_id)}", system=SYSTEM,
+                           code=CRAYON_BAD_RESPONSE)
+        return expect_records(_camel(lines, path), f"the billing records of statement {int(statement_id)}",
+                              system=SYSTEM, code=CRAYON_BAD_RESPONSE)
 
     def get_reconciliation_rows(self, statement_id: int) -> list[dict[str, str]]:
         """The statement's reconciliation CSV (``reconciliationfile``) as rows of strings."""
-        body = self._get(f"BillingStatements/{int(statement_id)}/reconciliationfile")
-        text = base64.b64decode(body.get("data") or b"").decode("utf-8-sig")
-        return list(csv.DictReader(io.StringIO(text)))
+        path = f"BillingStatements/{int(statement_id)}/reconciliationfile"
+        try:
+            return list(csv.DictReader(io.StringIO(self._file(path).decode("utf-8-sig"))))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise FatalApiError(f"Crayon: the reconciliation file of statement {int(statement_id)} is not UTF-8 CSV "
+                                f"({type(exc).__name__})", code=CRAYON_BAD_RESPONSE, system=SYSTEM) from None
 
     def update_subscription_quantity(self, subscription_id: int, quantity: int) -> dict[str, Any]:
         """``PUT /Subscriptions/{id}``: a seat change (PUT is idempotent: retried on 5xx)."""
         body = {"id": int(subscription_id), "quantity": int(quantity)}
-        return camel(self._call("PUT", f"Subscriptions/{int(subscription_id)}", json=body).json(parse_float=Decimal))
+        path = f"Subscriptions/{int(subscription_id)}"
+        return _camel(json_body(self._call("PUT", path, json=body), system=SYSTEM, code=CRAYON_BAD_RESPONSE), path)
+
+
+def _camel(data: Any, path: str) -> Any:
+    try:
+        return camel(data)
+    except RecursionError:
+        raise FatalApiError(f"Crayon: the answer to {path} is nested too deep", code=CRAYON_BAD_RESPONSE,
+                            system=SYSTEM) from None
 
 
 def _clean(params: dict[str, Any]) -> dict[str, Any]:

@@ -170,6 +170,12 @@ class HttpTransport:
             if idempotent:
                 return self._unreachable(method, url, exc)
             return self._outcome_unknown(method, url, exc)
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            # The answer was cut short (fewer bytes than its Content-Length, a broken chunk) or its
+            # compression is broken: the request did reach the server.
+            if idempotent:
+                return self._unreachable(method, url, exc)
+            return self._outcome_unknown(method, url, exc)
         if response.status_code < 400:
             return response
         return self._classify(response, method, url, idempotent)

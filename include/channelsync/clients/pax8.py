@@ -16,13 +16,28 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from typing import Any
 
 import requests
 
 from channelsync.clients.bearer import BearerAuth
 from channelsync.clients.http import HttpTransport, PageLoopGuard, RetryPolicy, parse_retry_after
+from channelsync.clients.payload import (
+    CheckedRecords,
+    check_records,
+    currency,
+    expect_int,
+    expect_object,
+    expect_records,
+    expect_seconds,
+    expect_text,
+    ident,
+    iso_date,
+    json_body,
+    money,
+    quantity,
+    text,
+)
 from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define, define_transport_codes, redact
 
 log = logging.getLogger(__name__)
@@ -34,9 +49,36 @@ PAX8_VALIDATION_FAILED = define("PAX8_VALIDATION_FAILED", SYSTEM, "Pax8 refused 
 TRANSPORT_CODES = define_transport_codes("PAX8", SYSTEM, "Pax8")
 PAX8_RATE_LIMITED = TRANSPORT_CODES.rate_limited
 PAX8_SERVER_ERROR = TRANSPORT_CODES.server_error
+PAX8_BAD_RESPONSE = define("PAX8_BAD_RESPONSE", SYSTEM,
+                           "Pax8 answered with a body that is not the JSON the call returns (refused whole)")
 
 DEFAULT_AUDIENCE = "https://api.pax8.com"
 MAX_PAGE_SIZE = 200
+
+# What an invoice item needs to be billed on: each item is checked on its own, one that fails is
+# quarantined with the first problem (``check_invoice_items``).
+INVOICE_ITEM_FIELDS = {
+    "id": ident,
+    "companyId": ident,
+    "subscriptionId": ident,
+    "sku": text,
+    "startPeriod": iso_date,
+    "endPeriod": iso_date,
+    "quantity": quantity,
+    "price": money,
+    "cost": money,
+    "subTotal": money,
+    "costTotal": money,
+    "total": money,
+    "currencyCode": currency,
+}
+
+
+def check_invoice_items(items: list[Any]) -> CheckedRecords:
+    """Invoice items as :meth:`Pax8Client.iter_invoice_items` yields them → the items a billing run can
+    use, and the others quarantined with an item-level reason (missing keys, wrong types, numbers that
+    are not finite or beyond what a PSA stores, dates that are not dates, a period ending before it starts)."""
+    return check_records(items, INVOICE_ITEM_FIELDS, period=("startPeriod", "endPeriod"))
 
 
 class Pax8Client:
@@ -83,29 +125,34 @@ class Pax8Client:
                 raise FatalApiError(f"Pax8 refused the token request ({exc.vendor_message})", code=PAX8_AUTH_FAILED,
                                     system=SYSTEM, status=exc.status, vendor_message=exc.vendor_message) from None
             raise
-        data = response.json()
+        data = expect_object(json_body(response, system=SYSTEM, code=PAX8_BAD_RESPONSE), "the token answer",
+                             system=SYSTEM, code=PAX8_BAD_RESPONSE)
         token = data.get("access_token")
         if not token:
             raise FatalApiError("Pax8 returned no access token", code=PAX8_AUTH_FAILED, system=SYSTEM)
-        return str(token), float(data.get("expires_in") or 86400)
+        token = expect_text(token, "access_token", system=SYSTEM, code=PAX8_BAD_RESPONSE, token=True)
+        return token, expect_seconds(data.get("expires_in"), "expires_in", system=SYSTEM,
+                                     code=PAX8_BAD_RESPONSE, default=86400)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}/{path.lstrip('/')}"
         return self.auth.call(self.transport, method, url, **kwargs)
 
-    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self._call("GET", path, params=params).json(parse_float=Decimal)
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return expect_object(json_body(self._call("GET", path, params=params), system=SYSTEM, code=PAX8_BAD_RESPONSE),
+                             f"the answer to GET {path}", system=SYSTEM, code=PAX8_BAD_RESPONSE)
 
     def _map_error(self, response: requests.Response) -> ApiError | None:
         status = response.status_code
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = {}
         body = body if isinstance(body, dict) else {}
         message = str(body.get("message") or body.get("error_description") or response.text[:300])
-        details = "; ".join(f"{d.get('instance', '')}: {d.get('message', '')}" for d in body.get("details") or []
-                            if isinstance(d, dict))
+        listed = body.get("details")
+        details = "; ".join(f"{d.get('instance', '')}: {d.get('message', '')}"
+                            for d in (listed if isinstance(listed, list) else []) if isinstance(d, dict))
         vendor = redact(f"{message} ({details})" if details else message, (self._client_secret,))
         common: dict[str, Any] = {"system": SYSTEM, "status": status, "vendor_message": vendor}
         if status == 401:
@@ -126,11 +173,12 @@ class Pax8Client:
         number = 0
         while True:
             body = self._get(path, {**(params or {}), "page": number, "size": self.page_size})
-            page = body.get("page") or {}
+            page = expect_object(body.get("page") or {}, f"page of {path}", system=SYSTEM, code=PAX8_BAD_RESPONSE)
             guard.check(str(page.get("number", number)))
-            content = body.get("content") or []
+            content = expect_records(body.get("content"), f"content of {path}", system=SYSTEM, code=PAX8_BAD_RESPONSE)
             yield from content
-            total_pages = int(page.get("totalPages") or 0)
+            total_pages = expect_int(page.get("totalPages") or 0, f"totalPages of {path}", system=SYSTEM,
+                                     code=PAX8_BAD_RESPONSE)
             if not content or number + 1 >= total_pages:
                 return
             number += 1
@@ -154,7 +202,9 @@ class Pax8Client:
         return self._get(f"products/{product_id}")
 
     def get_product_pricing(self, product_id: str, *, company_id: str | None = None) -> list[dict[str, Any]]:
-        return self._get(f"products/{product_id}/pricing", _clean({"companyId": company_id})).get("content") or []
+        path = f"products/{product_id}/pricing"
+        return expect_records(self._get(path, _clean({"companyId": company_id})).get("content"), f"content of {path}",
+                              system=SYSTEM, code=PAX8_BAD_RESPONSE)
 
     def get_product_dependencies(self, product_id: str) -> dict[str, Any]:
         return self._get(f"products/{product_id}/dependencies")
@@ -177,7 +227,8 @@ class Pax8Client:
         """``POST /orders``; ``is_mock`` validates without ordering (then the POST is safe to retry)."""
         params = {"isMock": "true"} if is_mock else None
         response = self._call("POST", "orders", json=order, params=params, idempotent=is_mock)
-        return response.json(parse_float=Decimal)
+        body = json_body(response, system=SYSTEM, code=PAX8_BAD_RESPONSE, applied=not is_mock)
+        return expect_object(body, "the answer to POST orders", system=SYSTEM, code=PAX8_BAD_RESPONSE)
 
     def iter_invoices(self, *, company_id: str | None = None, status: str | None = None) -> Iterator[dict[str, Any]]:
         """Newest first (``sort=invoiceDate,desc``)."""

@@ -9,7 +9,7 @@ Decisions (documented for the run report and the README):
   wrong product); cost present and ≥ 0; every number finite and storable (:func:`numbers_storable`);
   price (MSRP) ≥ cost unless ``price_flagged`` (a missing MSRP is not checked: nothing to compare);
   currency present and in the configured set; description present; category present and mapped; SKU /
-  MPN text valid.
+  MPN text valid (no undecodable characters, and no UTF-8 read as cp1252: a key is never repaired).
 - Warning (row kept): name (``description``) or long description longer than the PSA allows
   (reconcile truncates); descriptive text (description, long description, manufacturer) that is UTF-8
   read as cp1252 (mojibake such as ``CafÃ©``): repaired with ftfy, the warning says what changed;
@@ -265,6 +265,19 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             "manufacturer part number contains undecodable text",
             column="mpn",
             regex=BAD_TEXT,
+        ),
+        # A key that is UTF-8 read as cp1252 would match nothing (or the wrong product) and keys are never
+        # repaired: blocked, like undecodable text.
+        *(
+            _row(
+                f"{label} not mojibake",
+                blocking,
+                "ExpectColumnValuesToNotMatchRegex",
+                f"{name} is UTF-8 text read as cp1252 (mojibake); keys are not repaired",
+                column=column,
+                regex=MOJIBAKE.pattern,
+            )
+            for column, label, name in (("sku", "SKU", "SKU"), ("mpn", "MPN", "manufacturer part number"))
         ),
         _row("cost present", blocking, "ExpectColumnValuesToNotBeNull", "cost missing", column="cost"),
         _row(

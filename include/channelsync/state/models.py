@@ -201,6 +201,8 @@ class CredentialState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     system: Mapped[str] = mapped_column(String(30))
     account: Mapped[str] = mapped_column(String(100))
+    # ``fernet:<token>``, encrypted with Airflow's Fernet key (state/token_store.py); a value without the
+    # prefix is plain text from before encryption, re-encrypted by the next write.
     secret: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

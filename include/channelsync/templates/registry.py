@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from channelsync.templates.catalog_sync.options import CatalogSyncOptions
 from channelsync.templates.options_common import TemplateOptions
+from channelsync.templates.order_status.options import OrderStatusOptions
 from channelsync.templates.price_availability.options import PriceAvailabilityOptions
+from channelsync.templates.submit_orders.options import SubmitOrdersOptions
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,23 @@ TEMPLATES: dict[str, TemplateSpec] = {
             default_schedule="0 * * * *",
             steps="channelsync.templates.price_availability.steps:PriceAvailabilitySteps",
             options_model=PriceAvailabilityOptions,
+            distributors=("tdsynnex",),
+        ),
+        TemplateSpec(
+            name="submit_orders",
+            summary="PSA purchase orders → TD SYNNEX XML PO submission, exactly once; order numbers written back",
+            default_schedule="*/15 * * * *",
+            steps="channelsync.templates.submit_orders.steps:SubmitOrdersSteps",
+            options_model=SubmitOrdersOptions,
+            distributors=("tdsynnex",),
+            partitioned=True,  # one load task instance per PO
+        ),
+        TemplateSpec(
+            name="order_status",
+            summary="TD SYNNEX PO status → PSA purchase orders: status, shipments line by line, tracking",
+            default_schedule="0 * * * *",
+            steps="channelsync.templates.order_status.steps:OrderStatusSteps",
+            options_model=OrderStatusOptions,
             distributors=("tdsynnex",),
         ),
     )

@@ -10,7 +10,10 @@ and French descriptions / trademark signs are not UTF-8.
 A row is never dropped and never read by position unless it has exactly the layout's 70 cells: the
 format has no quoting, so a ``~`` inside a value or a line cut short shifts or loses columns. Such a row,
 and a row whose numeric cell holds something that is not a number, is yielded with ``parse_error`` set
-(why, with the line number) so the quality suite quarantines it with that reason.
+(why, with the line number) so the quality suite quarantines it with that reason. So is a row whose
+status code is neither ``A`` nor ``D``: it is never taken for a discontinued product (that would
+deactivate it in the PSA). An archive that cannot be read (cut short, not a zip, a bad CRC) is
+``TDS_FLATFILE_CORRUPT``, retried by Airflow: the next download may be whole.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -36,10 +40,13 @@ from channelsync.clients.tdsynnex.flatfile_layout import (
     ENCODING,
     WAREHOUSE_COLUMNS,
 )
-from channelsync.errors import FatalApiError
+from channelsync.errors import FatalApiError, RetriableApiError, define
 
 SYSTEM = "tdsynnex_ftp"
 CHUNK = 1 << 20
+TDS_FLATFILE_CORRUPT = define("TDS_FLATFILE_CORRUPT", "tdsynnex",
+                              "The daily flat file archive cannot be read (cut short, not a zip or a bad CRC)")
+STATUS_CODES = {"A": "Active", "D": "Discontinued"}
 
 
 # What a SKU read from a row that cannot be parsed must look like to be used as its key (else the line
@@ -59,7 +66,8 @@ def _decimal(value: str, name: str, problems: list[str]) -> Decimal | None:
     if not value or value.isspace():
         return None
     try:
-        number = Decimal(value)  # surrounding whitespace allowed
+        # surrounding whitespace allowed; "1_000" is Python's, not a number in a file
+        number = None if "_" in value else Decimal(value)
     except InvalidOperation:
         number = None
     if number is None or number.is_nan():
@@ -81,6 +89,16 @@ def _int(value: str, name: str, problems: list[str]) -> int:
         problems.append(f"{name} {_shown(value.strip())} is not a whole number")
         return 0
     return int(number)
+
+
+def _status(value: str, problems: list[str]) -> str:
+    """``A`` active, ``D`` discontinued; anything else is a problem (never guessed: a product read as
+    discontinued by mistake would be deactivated)."""
+    status = STATUS_CODES.get(value.strip())
+    if status is None:
+        problems.append(f"status code {_shown(value.strip())} is neither A nor D")
+        return ""
+    return status
 
 
 def _unparsed(fields: list[str], line: int) -> dict[str, Any]:
@@ -110,7 +128,7 @@ def _parsed(fields: list[str], line: int) -> dict[str, Any]:
         "description": fields[COL["description"]],
         "long_description": fields[COL["long_description"]],
         "description_fr": fields[COL["description_fr"]],
-        "status": "Active" if fields[COL["status"]] == "A" else "Discontinued",
+        "status": _status(fields[COL["status"]], problems),
         "price": _decimal(fields[COL["price"]], "price", problems),
         "msrp": _decimal(fields[COL["msrp"]], "msrp", problems),
         "quantity": _int(fields[COL["quantity"]], "quantity", problems),
@@ -171,20 +189,28 @@ class TdSynnexFlatFileClient:
             try:
                 for chunk in response.iter_content(CHUNK):
                     tmp.write(chunk)
+            except requests.exceptions.RequestException as exc:  # the transfer cut short (streamed: after
+                Path(tmp.name).unlink(missing_ok=True)           # the transport returned the response)
+                raise RetriableApiError(f"{self.archive_name}: the download was cut short ({type(exc).__name__})",
+                                        code=TDS_FLATFILE_CORRUPT, system=SYSTEM) from None
             finally:
                 response.close()
         archive_path = Path(tmp.name)
         target = dest / f"{self.customer_number}.ap"
+        partial = target.with_suffix(".ap.part")
         try:
             with zipfile.ZipFile(archive_path) as archive:
                 member = next((n for n in archive.namelist() if n.lower().endswith(".ap")), None)
                 if member is None:
                     raise FatalApiError(f"{self.archive_name} holds no .ap file", code=TDS_FLATFILE_MISSING,
                                         system=SYSTEM)
-                partial = target.with_suffix(".ap.part")
                 with archive.open(member) as source, open(partial, "wb") as out:
                     shutil.copyfileobj(source, out, CHUNK)
                 partial.replace(target)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            partial.unlink(missing_ok=True)
+            raise RetriableApiError(f"{self.archive_name} cannot be read ({type(exc).__name__}: {str(exc)[:120]})",
+                                    code=TDS_FLATFILE_CORRUPT, system=SYSTEM) from None
         finally:
             archive_path.unlink(missing_ok=True)
         return target

@@ -19,7 +19,21 @@ from typing import Any
 
 import requests
 
-from channelsync.clients.http import HttpTransport, PageLoopGuard, RetryPolicy, parse_retry_after
+from channelsync.clients.http import (
+    IDEMPOTENT_METHODS,
+    HttpTransport,
+    PageLoopGuard,
+    RetryPolicy,
+    parse_retry_after,
+)
+from channelsync.clients.payload import (
+    expect_int,
+    expect_object,
+    expect_records,
+    expect_seconds,
+    expect_text,
+    json_body,
+)
 from channelsync.clients.tdsynnex.codes import (
     TDS_AUTH_FAILED,
     TDS_ION_INVALID_REQUEST,
@@ -33,9 +47,11 @@ from channelsync.clients.tdsynnex.codes import (
     TDS_TOKEN_REUSED,
 )
 from channelsync.clients.tdsynnex.tokens import TokenStore
-from channelsync.errors import ApiError, FatalApiError, OutcomeUnknownError, RetriableApiError
+from channelsync.errors import ApiError, FatalApiError, OutcomeUnknownError, RetriableApiError, define
 
 SYSTEM = "tdsynnex_ion"
+TDS_ION_BAD_RESPONSE = define("TDS_ION_BAD_RESPONSE", "tdsynnex",
+                              "Ion answered with a body that is not the JSON the call returns (refused whole)")
 _STATUS_CODES = {401: TDS_AUTH_FAILED, 403: TDS_PERMISSION_DENIED, 404: TDS_ION_NOT_FOUND, 412: TDS_ION_PRECONDITION}
 
 
@@ -43,7 +59,7 @@ def map_ion_error(response: requests.Response) -> ApiError | None:
     """Google-RPC envelope / token-endpoint bodies → coded errors (messages carry no secrets)."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = {}
     body = body if isinstance(body, dict) else {}
     status = response.status_code
@@ -58,7 +74,9 @@ def map_ion_error(response: requests.Response) -> ApiError | None:
         return RetriableApiError(f"Ion server error {status}: {vendor}", code=TDS_SERVER_ERROR,
                                  retry_after=parse_retry_after(response.headers.get("Retry-After")), **common)
     if status == 400 and body.get("code") == 3:
-        errors = [e for d in body.get("details") or [] for e in d.get("errors") or []]
+        details = body.get("details")
+        errors = [e for d in (details if isinstance(details, list) else []) if isinstance(d, dict)
+                  for e in _list(d.get("errors")) if isinstance(e, dict)]
         listed = "; ".join(f"{str(e.get('code', '')).strip()}: {e.get('detail', '')}" for e in errors)
         error = FatalApiError(f"Ion refused the order: {listed or vendor}", code=TDS_ION_VALIDATION, **common)
         error.validation_codes = [str(e.get("code", "")).strip() for e in errors]  # type: ignore[attr-defined]
@@ -67,6 +85,10 @@ def map_ion_error(response: requests.Response) -> ApiError | None:
     if code is None:
         return None
     return FatalApiError(f"Ion answered {status} {body.get('error', '')}: {vendor}", code=code, **common)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 class TdSynnexIonClient:
@@ -121,12 +143,23 @@ class TdSynnexIonClient:
         except OutcomeUnknownError as exc:
             exc.message += " (the refresh token may have rotated without the new one reaching us)"
             raise
-        body = response.json()
-        new_refresh, access = str(body["refresh_token"]), str(body["access_token"])
+        try:
+            body = expect_object(json_body(response, system=SYSTEM, code=TDS_ION_BAD_RESPONSE, parse_float=None),
+                                 "the token answer", system=SYSTEM, code=TDS_ION_BAD_RESPONSE)
+            new_refresh = expect_text(body.get("refresh_token"), "refresh_token", system=SYSTEM,
+                                      code=TDS_ION_BAD_RESPONSE, required=True, token=True)
+            access = expect_text(body.get("access_token"), "access_token", system=SYSTEM, code=TDS_ION_BAD_RESPONSE,
+                                 required=True, token=True)
+            lifetime = expect_seconds(body.get("expires_in"), "expires_in", system=SYSTEM, code=TDS_ION_BAD_RESPONSE,
+                                      default=7200)
+        except FatalApiError as exc:
+            exc.message += (" (Ion may have rotated the refresh token without a usable new one: if the next refresh "
+                            "is refused, request new OAuth credentials in the portal)")
+            raise
         self._remember_secret(new_refresh, access)
         self.token_store.put(new_refresh)  # persisted BEFORE the access token is ever used
         self._access = access
-        self._access_expires = self._clock() + float(body.get("expires_in", 7200)) - 60
+        self._access_expires = self._clock() + lifetime - 60
 
     def _bearer(self) -> str:
         with self._lock:
@@ -137,10 +170,12 @@ class TdSynnexIonClient:
 
     def _call(self, method: str, path: str, *, idempotent: bool | None = None, **kwargs: Any) -> Any:
         url = f"{self.base_url}/api/v3/accounts/{self.account_id}{path}"
+        write = not (idempotent if idempotent is not None else method.upper() in IDEMPOTENT_METHODS)
         for attempt in (1, 2):
             headers = {"Authorization": f"Bearer {self._bearer()}", "Accept": "application/json"}
             try:
-                return self.transport.request(method, url, idempotent=idempotent, headers=headers, **kwargs).json()
+                response = self.transport.request(method, url, idempotent=idempotent, headers=headers, **kwargs)
+                return json_body(response, system=SYSTEM, code=TDS_ION_BAD_RESPONSE, parse_float=None, applied=write)
             except FatalApiError as exc:
                 if exc.status != 401 or attempt == 2:
                     raise
@@ -151,8 +186,17 @@ class TdSynnexIonClient:
     def validate_access(self) -> dict[str, Any]:
         """``POST /oauth/validateAccess`` → seconds left on the access and refresh tokens."""
         token = self._bearer()
-        return dict(self.transport.request("POST", f"{self.base_url}/oauth/validateAccess", idempotent=True,
-                                           data={"access_token": token}).json())
+        response = self.transport.request("POST", f"{self.base_url}/oauth/validateAccess", idempotent=True,
+                                          data={"access_token": token})
+        return expect_object(json_body(response, system=SYSTEM, code=TDS_ION_BAD_RESPONSE, parse_float=None),
+                             "the validateAccess answer", system=SYSTEM, code=TDS_ION_BAD_RESPONSE)
+
+    def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        return expect_object(self._call(method, path, **kwargs), f"the answer to {method} {path}", system=SYSTEM,
+                             code=TDS_ION_BAD_RESPONSE)
+
+    def _records(self, body: dict[str, Any], key: str, path: str) -> list[dict[str, Any]]:
+        return expect_records(body.get(key), f"{key} of {path}", system=SYSTEM, code=TDS_ION_BAD_RESPONSE)
 
     def ping(self) -> None:
         self._call("GET", "/customers", params={"pageSize": 1})
@@ -163,9 +207,10 @@ class TdSynnexIonClient:
         guard = PageLoopGuard(SYSTEM)
         query = {k: v for k, v in params.items() if v is not None} | {"pageSize": page_size or self.page_size}
         while True:
-            body = self._call("GET", path, params=query)
-            yield from body.get(key) or []
-            token = body.get("nextPageToken") or ""
+            body = self._object("GET", path, params=query)
+            yield from self._records(body, key, path)
+            token = expect_text(body.get("nextPageToken"), f"nextPageToken of {path}", system=SYSTEM,
+                                code=TDS_ION_BAD_RESPONSE)
             if not token:
                 return
             guard.check(token)
@@ -180,7 +225,7 @@ class TdSynnexIonClient:
         return self._iter_token_pages("/products", "products", params, page_size)
 
     def get_product(self, product_id: str) -> Any:
-        return self._call("GET", f"/products/{product_id}")
+        return self._object("GET", f"/products/{product_id}")
 
     def pricing(self, mfg_part_numbers: Iterable[str], *, provider: str = "MICROSOFT",
                 price_book_customer_id: int | None = None) -> list[dict[str, Any]]:
@@ -188,7 +233,8 @@ class TdSynnexIonClient:
             {"provider": provider, "externalProducts": list(mfg_part_numbers)}]}
         if price_book_customer_id is not None:
             body["priceBookCustomerId"] = int(price_book_customer_id)
-        return list(self._call("POST", "/products:pricing", idempotent=True, json=body).get("plans") or [])
+        return self._records(self._object("POST", "/products:pricing", idempotent=True, json=body), "plans",
+                             "/products:pricing")
 
     # --- customers and subscriptions ------------------------------------------------------------------
 
@@ -196,10 +242,10 @@ class TdSynnexIonClient:
         return self._iter_token_pages("/customers", "customers", {"filter.customerName": name}, page_size)
 
     def get_customer(self, customer_id: str) -> Any:
-        return self._call("GET", f"/customers/{customer_id}")
+        return self._object("GET", f"/customers/{customer_id}")
 
     def cloud_profiles(self, customer_id: str) -> Any:
-        return self._call("GET", f"/customers/{customer_id}/cloudProfiles")
+        return self._object("GET", f"/customers/{customer_id}/cloudProfiles")
 
     def iter_subscriptions(self, *, customer_id: str | None = None, status: str | None = None,
                            limit: int = 100) -> Iterator[Any]:
@@ -208,9 +254,10 @@ class TdSynnexIonClient:
         while total is None or offset < total:
             params = {"pagination.limit": limit, "pagination.offset": offset, "customerId": customer_id,
                       "subscriptionStatus": status}
-            body = self._call("GET", "/subscriptions", params={k: v for k, v in params.items() if v is not None})
-            items = body.get("items") or []
-            total = int(body.get("totalCount") or 0)
+            body = self._object("GET", "/subscriptions", params={k: v for k, v in params.items() if v is not None})
+            items = self._records(body, "items", "/subscriptions")
+            total = expect_int(body.get("totalCount") or 0, "totalCount of /subscriptions", system=SYSTEM,
+                               code=TDS_ION_BAD_RESPONSE)
             yield from items
             if not items:
                 return
@@ -218,7 +265,7 @@ class TdSynnexIonClient:
             guard.check(str(offset))
 
     def get_subscription(self, customer_id: str, subscription_id: str) -> Any:
-        return self._call("GET", f"/customers/{customer_id}/subscriptions/{subscription_id}")
+        return self._object("GET", f"/customers/{customer_id}/subscriptions/{subscription_id}")
 
     # --- orders ---------------------------------------------------------------------------------------
 
@@ -239,7 +286,7 @@ class TdSynnexIonClient:
                     None)
 
     def get_order(self, customer_id: str, order_id: str) -> Any:
-        return self._call("GET", f"/customers/{customer_id}/orders/{order_id}")
+        return self._object("GET", f"/customers/{customer_id}/orders/{order_id}")
 
     def iter_orders(self, *, customer_id: str | None = None, status: str | None = None,
                     page_size: int | None = None) -> Iterator[Any]:
@@ -253,7 +300,7 @@ class TdSynnexIonClient:
 
     def list_reports(self, module: str | None = None) -> list[dict[str, Any]]:
         params = {"module": module} if module else {}
-        return list(self._call("GET", "/reports", params=params).get("reports") or [])
+        return self._records(self._object("GET", "/reports", params=params), "reports", "/reports")
 
     def report_rows(self, report_id: str, *, start_date: str | None = None, end_date: str | None = None
                     ) -> list[dict[str, str]]:
@@ -261,6 +308,11 @@ class TdSynnexIonClient:
         specs: dict[str, Any] = {}
         if start_date:
             specs["dateRangeOption"] = {"fixedDateRange": {"startDate": start_date, "endDate": end_date or start_date}}
-        body = self._call("POST", f"/reports/{report_id}/reportDataCsv", idempotent=True,
-                          json={"reportId": report_id, "specs": specs})
-        return list(csv.DictReader(io.StringIO(body.get("results") or "")))
+        path = f"/reports/{report_id}/reportDataCsv"
+        body = self._object("POST", path, idempotent=True, json={"reportId": report_id, "specs": specs})
+        results = expect_text(body.get("results"), f"results of {path}", system=SYSTEM, code=TDS_ION_BAD_RESPONSE)
+        try:
+            return list(csv.DictReader(io.StringIO(results)))
+        except csv.Error as exc:
+            raise FatalApiError(f"Ion: results of {path} is not CSV ({exc})", code=TDS_ION_BAD_RESPONSE,
+                                system=SYSTEM) from None

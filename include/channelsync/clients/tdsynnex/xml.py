@@ -9,6 +9,7 @@ coded errors here. P&A and PO status are read-only and retried; a PO is never se
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
@@ -37,11 +38,17 @@ from channelsync.clients.tdsynnex.xmlmodels import (
     PurchaseOrder,
     WarehouseStock,
 )
-from channelsync.errors import FatalApiError, OutcomeUnknownError
+from channelsync.errors import ChannelsyncError, FatalApiError, OutcomeUnknownError, define
 
 SYSTEM = "tdsynnex_xml"
 MAX_SKUS_PER_REQUEST = 50  # see the emulator's xml_pna docstring: an assumption, the spec states none
 DUPLICATE_MARK = "DUPREJECT"
+TDS_XML_BAD_VALUE = define("TDS_XML_BAD_VALUE", "tdsynnex",
+                           "A TD SYNNEX XML answer holds a value that is not what its element must hold")
+# What the services write in numeric elements: plain decimals (no NaN / Infinity, no thousands separators,
+# no exponent of more than 3 digits: ``int(Decimal("1e999999999"))`` alone would take minutes).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+_WHOLE = re.compile(r"[+-]?[0-9]{1,18}(?:\.0*)?")
 
 
 def _text(element: ET.Element | None, path: str) -> str:
@@ -49,18 +56,40 @@ def _text(element: ET.Element | None, path: str) -> str:
     return (found.text or "").strip() if found is not None else ""
 
 
-def _int(value: str) -> int:
-    try:
-        return int(Decimal(value)) if value else 0
-    except InvalidOperation:
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 40 else f"{value[:40]}...")
+
+
+def _whole(value: str, name: str, problems: list[str]) -> int | None:
+    """A quantity element: empty is 0; anything but a whole number of at most 18 digits is a problem (None)."""
+    if not value:
         return 0
+    if _WHOLE.fullmatch(value):
+        return int(Decimal(value))
+    problems.append(f"{name} {_shown(value)} is not a whole number")
+    return None
+
+
+def _amount(value: str, name: str, problems: list[str]) -> Decimal | None:
+    """A money element: empty is missing; anything but a plain decimal number is a problem (None)."""
+    if not value:
+        return None
+    if _NUMBER.fullmatch(value):
+        try:
+            return Decimal(value)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only what Decimal reads
+            pass
+    problems.append(f"{name} {_shown(value)} is not a number")
+    return None
+
+
+def _int(value: str) -> int:
+    """Lenient (a PO submission's echo of the quantities sent): 0 for anything but a whole number."""
+    return _whole(value, "", []) or 0
 
 
 def _decimal(value: str) -> Decimal | None:
-    try:
-        return Decimal(value) if value else None
-    except InvalidOperation:
-        return None
+    return _amount(value, "", [])
 
 
 def _batches(items: Sequence[tuple[str, str]], size: int) -> Iterator[Sequence[tuple[str, str]]]:
@@ -104,19 +133,23 @@ class TdSynnexXmlClient:
         body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
         response = self.transport.request("POST", f"{self.base_url}/SynnexXML/{service}", idempotent=idempotent,
                                           data=body, headers={"Content-Type": "application/xml"})
-        return self.parse(response.content)
+        return self.parse(response.content, applied=not idempotent)
 
     @staticmethod
-    def parse(content: bytes) -> ET.Element:
-        """Parse a response with DTDs and entities forbidden."""
+    def parse(content: bytes, *, applied: bool = False) -> ET.Element:
+        """Parse a response with DTDs and entities forbidden. ``applied``: the answer to a write (a PO)
+        the service took: one that cannot be read is an :class:`OutcomeUnknownError` (look the PO up),
+        not a refusal."""
+        error: type[FatalApiError] | type[OutcomeUnknownError] = OutcomeUnknownError if applied else FatalApiError
         try:
             return safe_fromstring(content, forbid_dtd=True)
         except DefusedXmlException as exc:
-            raise FatalApiError(f"TD SYNNEX response refused: it declares a DTD or entities ({type(exc).__name__})",
-                                code=TDS_XML_UNSAFE, system=SYSTEM) from exc
-        except ET.ParseError as exc:
-            raise FatalApiError(f"TD SYNNEX response is not well-formed XML: {exc}", code=TDS_XML_UNSAFE,
-                                system=SYSTEM) from exc
+            raise error(f"TD SYNNEX response refused: it declares a DTD or entities ({type(exc).__name__})",
+                        code=TDS_XML_UNSAFE, system=SYSTEM) from exc
+        except (ET.ParseError, ValueError, LookupError, RecursionError) as exc:
+            # ValueError / LookupError: an XML declaration naming an encoding expat cannot read
+            raise error(f"TD SYNNEX response is not well-formed XML: {str(exc)[:200]}", code=TDS_XML_UNSAFE,
+                        system=SYSTEM) from exc
 
     def _raise_service_error(self, message: str, detail: str) -> None:
         code = TDS_XML_ERROR
@@ -162,22 +195,27 @@ class TdSynnexXmlClient:
 
     @staticmethod
     def _pna_result(item: ET.Element, requested: dict[str, str]) -> PnaResult:
+        """One P&A line. A number that cannot be read is not guessed: it is missing (a price: the line's
+        Active item has no cost and is quarantined), and ``parse_error`` says which and why."""
         line = _text(item, "lineNumber")
+        problems: list[str] = []
         warehouses = tuple(
             WarehouseStock(
                 number=_text(block, "warehouseInfo/number"), city=_text(block, "warehouseInfo/city"),
-                quantity=_int(_text(block, "qty")),
-                on_order_quantity=_int(_text(block, "onOrderQuantity")) if block.find("onOrderQuantity") is not None
-                else None,
+                quantity=_whole(_text(block, "qty"), "qty", problems),
+                on_order_quantity=_whole(_text(block, "onOrderQuantity"), "onOrderQuantity", problems)
+                if block.find("onOrderQuantity") is not None else None,
                 estimated_arrival=_text(block, "estimatedArrivalDate") or None,
             )
             for block in item.findall("AvailabilityByWarehouse")
         )
+        price = _amount(_text(item, "price"), "price", problems)
+        total = _whole(_text(item, "totalQuantity"), "totalQuantity", problems)
         return PnaResult(
             line_number=line, requested=requested.get(line, ""), synnex_sku=_text(item, "synnexSKU"),
             mfg_pn=_text(item, "mfgPN"), status=_text(item, "status"), description=_text(item, "description"),
-            price=_decimal(_text(item, "price")), total_quantity=_int(_text(item, "totalQuantity")),
-            warehouses=warehouses,
+            price=price, total_quantity=total, warehouses=warehouses,
+            parse_error=f"{'; '.join(problems)} (line {line or '?'})" if problems else None,
         )
 
     # --- PO status -------------------------------------------------------------------------------
@@ -193,25 +231,37 @@ class TdSynnexXmlClient:
             raise FatalApiError("PO status response without OrderStatusResponse", code=TDS_XML_ERROR, system=SYSTEM)
         if answer.find("ErrorMessage") is not None:
             self._raise_service_error(_text(answer, "ErrorMessage"), _text(answer, "ErrorDetail"))
-        return PoStatus(
+        problems: list[str] = []
+        status = PoStatus(
             po_number=_text(answer, "PONumber"), code=_text(answer, "Code"), reason=_text(answer, "Reason"),
             po_datetime=_text(answer, "PODatetime"),
-            items=tuple(self._status_item(item) for item in answer.findall("Items/Item")),
+            items=tuple(self._status_item(item, problems) for item in answer.findall("Items/Item")),
         )
+        if problems:  # an order's state is read whole or not at all: the caller asks again later
+            raise FatalApiError(f"PO status of {po_number!r} cannot be read: {'; '.join(problems)[:500]}",
+                                code=TDS_XML_BAD_VALUE, system=SYSTEM)
+        return status
 
     @staticmethod
-    def _status_item(item: ET.Element) -> PoStatusItem:
+    def _status_item(item: ET.Element, problems: list[str] | None = None) -> PoStatusItem:
+        problems = [] if problems is None else problems
+        line = item.get("lineNumber", "")
+
+        def whole(tag: str, element: ET.Element = item) -> int:
+            return _whole(_text(element, tag), f"line {line or '?'} {tag}", problems) or 0
+
         packages = tuple(
             Package(tracking_number=_text(p, "TrackingNumber"), weight=_text(p, "Weight"),
-                    ship_item_quantity=_int(_text(p, "ShipItemQuantity")),
+                    ship_item_quantity=whole("ShipItemQuantity", p),
                     serials=tuple((s.text or "").strip() for s in p.findall("SerialNo")))
             for p in item.findall("Packages/Package")
         )
         return PoStatusItem(
-            line_number=item.get("lineNumber", ""), code=_text(item, "Code"), order_number=_text(item, "OrderNumber"),
-            order_type=_text(item, "OrderType"), order_quantity=_int(_text(item, "OrderQuantity")),
-            unit_price=_decimal(_text(item, "UnitPrice")), sku=_text(item, "SKU"), mfg_pn=_text(item, "MfgPN"),
-            product_name=_text(item, "ProductName"), ship_quantity=_int(_text(item, "ShipQuantity")),
+            line_number=line, code=_text(item, "Code"), order_number=_text(item, "OrderNumber"),
+            order_type=_text(item, "OrderType"), order_quantity=whole("OrderQuantity"),
+            unit_price=_amount(_text(item, "UnitPrice"), f"line {line or '?'} UnitPrice", problems),
+            sku=_text(item, "SKU"), mfg_pn=_text(item, "MfgPN"),
+            product_name=_text(item, "ProductName"), ship_quantity=whole("ShipQuantity"),
             ship_from_warehouse=_text(item, "ShipFromWarehouse"), ship_method=_text(item, "ShipMethod"),
             ship_method_description=_text(item, "ShipMethodDescription"),
             ship_datetime=_text(item, "ShipDatetime"), eta_date=_text(item, "ETADate"), packages=packages,
@@ -236,8 +286,12 @@ class TdSynnexXmlClient:
                 return self._from_status(status)
         try:
             answer = self._post("PO", self._po_xml(order), idempotent=False)
-        except OutcomeUnknownError:
-            status = self.po_status(order.po_number)
+        except OutcomeUnknownError as unknown:
+            try:
+                status = self.po_status(order.po_number)
+            except ChannelsyncError:
+                # The look-up failed too: still unknown (never "failed", which would let it be sent blindly).
+                raise unknown from None
             if status.exists:
                 return self._from_status(status)
             raise

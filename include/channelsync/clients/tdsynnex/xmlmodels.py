@@ -10,7 +10,7 @@ from decimal import Decimal
 class WarehouseStock:
     number: str
     city: str
-    quantity: int
+    quantity: int | None  # None: the answer's quantity could not be read (PnaResult.parse_error says why)
     on_order_quantity: int | None = None
     estimated_arrival: str | None = None  # YYYYMMDD as sent
 
@@ -24,8 +24,10 @@ class PnaResult:
     status: str  # Active | Discontinued | Not found | Not authorized
     description: str = ""
     price: Decimal | None = None
-    total_quantity: int = 0
+    total_quantity: int | None = 0  # None: could not be read
     warehouses: tuple[WarehouseStock, ...] = ()
+    # Why a number of the line could not be read (it is then missing, never guessed), with the line number.
+    parse_error: str | None = None
 
     @property
     def found(self) -> bool:

@@ -30,6 +30,9 @@ UNITS = ["Each", "Month", "Year", "Hour"]
 PO_STATUSES = [  # name, default, closed, sort
     ("New", True, False, 1), ("Open", False, False, 2), ("Submitted", False, False, 3),
     ("Closed", False, True, 4), ("Cancelled", False, True, 5),
+    # a tenant's own statuses for TD SYNNEX ordering (submit_orders / order_status's demo defaults)
+    ("Send to TDS", False, False, 6), ("TDS Error", False, False, 7), ("Partially Shipped", False, False, 8),
+    ("Shipped", False, False, 9),
 ]
 AGREEMENT_TYPES = ["Managed Services", "Microsoft 365", "Block Time"]
 SERVICE_ITEMS = [  # identifier, description, subcategory, type, price, cost

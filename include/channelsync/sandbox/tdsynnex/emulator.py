@@ -5,7 +5,8 @@
 - ``/tdsynnex/ftp/``: the daily flat file and ``category_list.txt`` (see ``flatfile``).
 
 Tables (control API ``/_sandbox/records/tdsynnex/<table>``): ``products`` (hardware, key synnexSKU),
-``po_orders`` (XML POs, key PONumber), ``ion_customers``, ``ion_products``, ``ion_subscriptions``,
+``po_orders`` (XML POs, key PONumber), ``po_duplicates`` (refused resubmissions of a known PO number),
+``ion_customers``, ``ion_products``, ``ion_subscriptions``,
 ``ion_orders``, ``refresh_tokens``, ``access_tokens``.
 Controls: ``POST /_sandbox/tdsynnex/orders/{po}/{accept|ship|backorder|cancel|invoice}`` (JSON body:
 ``lines``, ``quantity``, ``tracking``, ``serials``, ``shipMethod``, ``warehouse``, ``eta``) and
@@ -65,6 +66,7 @@ class TdSynnexEmulator(Emulator):
             products.insert(record)
         self.catalog = CatalogIndex(products)
         self.po_orders = self.store.table("po_orders", id_field="PONumber")
+        self.po_duplicates = self.store.table("po_duplicates")  # refused resubmissions of a known PO number
         self.refresh_tokens = self.store.table("refresh_tokens", id_field="token")
         self.access_tokens = self.store.table("access_tokens", id_field="token")
         ion_auth.seed_refresh_token(self.refresh_tokens, demo_credentials.TDSYNNEX_ION["refresh_token"],
@@ -242,7 +244,7 @@ class TdSynnexEmulator(Emulator):
     def _po(self, request: SandboxRequest) -> SandboxResponse:
         with self._lock:  # the duplicate-PO check and the insert are one step
             return handle_po(request.body, self.po_orders, self.catalog, self.xml_credentials, self._now(),
-                             next(self._order_numbers))
+                             next(self._order_numbers), self.po_duplicates)
 
     def _po_status(self, request: SandboxRequest) -> SandboxResponse:
         return handle_po_status(request.body, self.po_orders, self.xml_credentials, self._now())

@@ -50,7 +50,9 @@ _REQUIRED = [
 
 
 def handle_po(body: bytes, orders: Table, catalog: CatalogIndex, credentials: dict[str, str],
-              now: datetime, next_order_number: int) -> SandboxResponse:
+              now: datetime, next_order_number: int, duplicates: Table | None = None) -> SandboxResponse:
+    """``duplicates``: where every refused resubmission of a known PO number is kept (tests count them:
+    a client that never sends a PO twice leaves it empty)."""
     try:
         request = parse_request(body)
     except BadXml as exc:
@@ -69,6 +71,8 @@ def handle_po(body: bytes, orders: Table, catalog: CatalogIndex, credentials: di
                          f"Customer number {text(order, 'CustomerNumber')} is not linked to this login")
     po_number = text(order, "PONumber")
     if orders.get(po_number) is not None:
+        if duplicates is not None:
+            duplicates.insert({"PONumber": po_number, "receivedAt": stamp(now)})
         return _duplicate(order, po_number, now)
     record = _build_order(order, catalog, now, next_order_number)
     orders.insert(record)

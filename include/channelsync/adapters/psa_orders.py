@@ -1,0 +1,50 @@
+"""What submit_orders and order_status need from a PSA's purchase orders, whichever PSA it is.
+
+An adapter reads the POs addressed to the distributor in given statuses as canonical
+:class:`~channelsync.canonical.orders.PsaOrder` objects and applies ``update`` operations to them
+(the loader's executor). An update carries absolute values under canonical names:
+
+    {"order": {"status": "Submitted", "order_number": "16351210", "note": "...", "_memo": "<memo as read>"},
+     "lines": [{"psa_id": "12", "changes": {"eta": "2026-12-20", "note": "..."}, "_memo": "<memo as read>"}]}
+
+``note`` is channelsync's block of the memo / notes field; ``_memo`` the whole field as read, so the
+adapter keeps a person's own text when it writes the block (no read before the write). An adapter
+writes only the fields its PSA can store (``ORDER_FIELDS``, ``LINE_FIELDS``); the planners compare
+only those, so an unchanged order costs no write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
+
+from channelsync.canonical.orders import PsaOrder
+
+
+class PsaOrderAdapter(Protocol):
+    psa_system: str
+    entity_type: str
+    ORDER_FIELDS: ClassVar[tuple[str, ...]]
+    LINE_FIELDS: ClassVar[tuple[str, ...]]
+
+    def read_orders(self, *, statuses: Sequence[str], with_skus: bool = True) -> list[PsaOrder]: ...
+
+    def status_labels(self) -> list[str]: ...
+
+    def execute(self, operation: Any) -> str: ...
+
+    def resolve_unknown(self, operation: Any) -> str | None: ...
+
+
+def order_adapter(psa_system: str, client: Any, *, vendor: str, default_country: str = "US") -> PsaOrderAdapter:
+    """``vendor``: the distributor's company in the PSA (Autotask company name; ConnectWise company
+    identifier or name); ``default_country``: the ship-to country when the PSA's PO carries none."""
+    if psa_system == "autotask":
+        from channelsync.adapters.autotask_orders import AutotaskOrders
+
+        return AutotaskOrders(client, vendor=vendor, default_country=default_country)
+    if psa_system == "connectwise":
+        from channelsync.adapters.connectwise_orders import ConnectWiseOrders
+
+        return ConnectWiseOrders(client, vendor=vendor, default_country=default_country)
+    raise ValueError(f"no purchase-order adapter for PSA {psa_system!r}")
