@@ -47,7 +47,9 @@ setsid env --default-signal=INT airflow standalone >"$LOG_DIR/airflow.log" 2>&1 
 pids+=($!)
 wait_for "$AIRFLOW__API__BASE_URL/api/v2/monitor/health" Airflow 180
 airflow dags reserialize >/dev/null 2>&1 || true
-for dag_id in $(channelsync config check); do airflow dags unpause "$dag_id" >/dev/null && echo "unpaused $dag_id"; done
+for dag_id in $(channelsync config check) channelsync_maintenance; do
+  airflow dags unpause "$dag_id" >/dev/null && echo "unpaused $dag_id"
+done
 password_file=$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated
 password=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['admin'])" "$password_file" 2>/dev/null || echo "see $password_file")
 cat <<MSG
