@@ -7,7 +7,7 @@ from __future__ import annotations
 def test_submit_orders_maps_its_load_per_po_and_order_status_does_not(dagbag) -> None:  # type: ignore[no-untyped-def]
     submit = dagbag.dags["demo-autotask__submit_orders"]
     assert {t.task_id for t in submit.tasks} == {"extract", "validate", "reconcile", "partitions", "load", "report"}
-    assert type(submit.get_task("load")).__name__ == "MappedOperator"
+    assert type(submit.get_task("load")).__name__.endswith("MappedOperator")
     assert submit.get_task("load").pool == "autotask_api"
     status = dagbag.dags["demo-connectwise__order_status"]
     assert [t.task_id for t in status.topological_sort()] == ["extract", "validate", "reconcile", "load", "report"]

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import yaml
 
 from channelsync.sandbox.control_client import SandboxControl
@@ -32,9 +33,14 @@ def _twin_config(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("backend", [
+    "sqlite",
+    pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.state_backend("postgresql")]),
+])
 def test_two_integrations_at_once_create_each_product_once_within_the_thread_limit(
-    sandbox: SandboxControl, sandbox_server: SandboxServer, state_store: str, tmp_path: Path
+    sandbox: SandboxControl, sandbox_server: SandboxServer, state_store: str, tmp_path: Path, backend: str
 ) -> None:
+    """``backend``: the shared state store (the ledger and the leases) is SQLite or PostgreSQL."""
     lift_hourly_threshold(sandbox, "demo-autotask")
     # Each call holds its thread slot 30 ms, so overlapping calls are visible on loopback.
     sandbox.control("autotask", "limits", json={"processing_ms": 30})

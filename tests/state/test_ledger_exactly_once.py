@@ -167,3 +167,16 @@ def test_retention_drops_run_scoped_rows_of_old_runs_and_keeps_tenant_rows(url: 
     assert remove_run_scoped_ledger(older_than_days=14, url=url) == {"removed": 1}
     with session_scope(url) as session:
         assert list(session.scalars(select(OperationLedger.scope))) == ["tenant"]
+
+
+def test_an_uncertain_tenant_scoped_write_is_looked_up_whatever_its_operation(url: str) -> None:
+    """A posting (not a "create") left pending by a dead run: the target is read before any resend."""
+    dead_run = _run(url, "a", "r1")
+    posting = Operation(key="post:9", op="post", source_key="line-9", target_id=None, fields={}, scope="tenant")
+    _ledger(url, dead_run).claim([posting])
+    repository.finish_run(url, dead_run, status="failure", counts={})
+    psa = ScriptedPsa()
+    psa.applied["line-9"] = "id-line-9"  # it did reach the target
+    summary = apply_operations([posting], psa, _ledger(url, _run(url, "a", "r2")), concurrency=1,
+                               op_outcomes={"post": "created"})
+    assert psa.sent == Counter() and [(o.outcome, o.psa_id) for o in summary.outcomes] == [("created", "id-line-9")]

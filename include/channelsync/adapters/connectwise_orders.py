@@ -3,7 +3,7 @@
 Reading (docs/vendors/connectwise.md §B.6): ``procurement/purchaseorders`` with ``status/id in (...)``
 (status names resolved through ``purchaseorderstatuses``: they are the tenant's own, e.g. "Send to
 TDS"), keeping those whose ``vendorCompany`` identifier or name is the configured vendor; each PO's
-``lineitems`` (one call per PO: there is no cross-PO line-item query). The TD SYNNEX SKU is the line's
+``lineitems`` (one call per PO: there is no cross-PO line-item query; four in flight). The TD SYNNEX SKU is the line's
 ``vendorSku`` (ConnectWise copies it from the catalog item). Ship-to: the PO's customer fields
 (``customerName``, ``customerStreetLine1/2``, ``customerCity``, ``customerState``, ``customerZip``,
 ``customerCountry``), i.e. a drop shipment to the customer site; a PO without them is invalid.
@@ -26,7 +26,9 @@ Received quantities are left to ConnectWise's own receiving. Line items are writ
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from channelsync.canonical.orders import PsaLine, PsaOrder, day, note_block, with_note_block
@@ -46,6 +48,8 @@ PO_NOTES_LIMIT = 4000  # ASSUMPTION: the spec gives internalNotes no length; kep
 CW_UNKNOWN_PO_STATUS = define("CW_UNKNOWN_PO_STATUS", SYSTEM,
                               "A configured purchase-order status does not exist in ConnectWise")
 COUNTRY_CODES = {"united states": "US", "usa": "US", "canada": "CA"}
+LINE_READS_IN_FLIGHT = 4
+_STATUS_IDS: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
 
 
 class ConnectWiseOrders:
@@ -72,7 +76,10 @@ class ConnectWiseOrders:
         orders = [po for po in self.client.iter_purchase_orders(conditions=c.in_("status/id", ids))
                   if wanted in (str((po.get("vendorCompany") or {}).get("identifier") or "").casefold(),
                                 str((po.get("vendorCompany") or {}).get("name") or "").casefold())]
-        return [self._order(po, list(self.client.iter_po_line_items(int(po["id"])))) for po in orders]
+        # One call per PO (no cross-PO line-item query): a few in flight, as the catalog reads page ahead.
+        with ThreadPoolExecutor(max_workers=LINE_READS_IN_FLIGHT, thread_name_prefix="cw-po-lines") as pool:
+            lines = list(pool.map(lambda po: list(self.client.iter_po_line_items(int(po["id"]))), orders))
+        return [self._order(po, items) for po, items in zip(orders, lines, strict=True)]
 
     def _order(self, po: dict[str, Any], items: list[dict[str, Any]]) -> PsaOrder:
         lines = [
@@ -158,10 +165,16 @@ class ConnectWiseOrders:
 
     # ---- lookups ------------------------------------------------------------------------------------
     def _statuses(self) -> dict[str, int]:
+        """Status name → id, read once per client (a run's adapters, e.g. one per PO of a mapped load in one
+        process, share it)."""
         with self._lock:
             if self._status_ids is None:
-                self._status_ids = {str(s["name"]): int(s["id"]) for s in self.client.purchase_order_statuses()
-                                    if not s.get("inactiveFlag")}
+                cached = _STATUS_IDS.get(self.client)
+                if cached is None:
+                    cached = {str(s["name"]): int(s["id"]) for s in self.client.purchase_order_statuses()
+                              if not s.get("inactiveFlag")}
+                    _STATUS_IDS[self.client] = cached
+                self._status_ids = cached
             return self._status_ids
 
     def _status_id(self, label: str) -> int:

@@ -149,7 +149,7 @@ class _Session:
             return ItemOutcome(op.source_key, self.op_outcomes[op.op], claim.target_id, op.changed_fields,
                                warnings=["applied by an earlier attempt of this run; not sent again"])
         by = f"{claim.integration} (run {claim.run_id})"
-        if op.op == "create" and claim.target_id is not None:
+        if (op.op == "create" or op.scope == "tenant") and claim.target_id is not None:
             # Someone else made it (another integration on this tenant): link to it, write nothing.
             self.ledger.link([self._xref(op, claim.target_id)])
             return ItemOutcome(op.source_key, outcomes.LINKED.name, claim.target_id, [],
@@ -159,7 +159,10 @@ class _Session:
 
     def _send(self, op: Operation, *, uncertain: bool) -> tuple[ItemOutcome, bool]:
         found: str | None = None
-        if uncertain and op.op == "create":
+        # Whatever may have reached the target and must not happen twice is looked up before it is sent
+        # again: creates, and every tenant-scoped write (a posting, a PO submission). Updates set
+        # absolute values and are simply resent.
+        if uncertain and (op.op == "create" or op.scope == "tenant"):
             try:
                 found = self.executor.resolve_unknown(op)
             except Exception as lookup_error:
@@ -167,7 +170,8 @@ class _Session:
                 # so the next attempt reads the target again first.
                 return self._failed(op, _as_channelsync_error(lookup_error), status="unknown"), True
             if found is not None:
-                log.warning("create %s: an earlier attempt wrote it (id %s); not sent again", op.source_key, found)
+                log.warning("%s %s: an earlier attempt wrote it (id %s); not sent again", op.op, op.source_key,
+                            found)
         try:
             target_id = found or self._execute_once_more_if_idempotent(op)
         except QuotaExhausted as exc:
