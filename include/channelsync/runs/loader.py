@@ -149,7 +149,7 @@ class _Session:
             return ItemOutcome(op.source_key, self.op_outcomes[op.op], claim.target_id, op.changed_fields,
                                warnings=["applied by an earlier attempt of this run; not sent again"])
         by = f"{claim.integration} (run {claim.run_id})"
-        if (op.op == "create" or op.scope == "tenant") and claim.target_id is not None:
+        if op.op == "create" and claim.target_id is not None:
             # Someone else made it (another integration on this tenant): link to it, write nothing.
             self.ledger.link([self._xref(op, claim.target_id)])
             return ItemOutcome(op.source_key, outcomes.LINKED.name, claim.target_id, [],
