@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +15,6 @@ from channelsync.sandbox.server import SandboxServer
 from tests.specs import SPECS
 
 SPEC = SPECS / "crayon-customer-api-v1.openapi.json"
-if not SPEC.exists():  # the repository copy, when the shared folder is not mounted
-    SPEC = Path(__file__).resolve().parents[3] / "specs" / "crayon-customer-api-v1.openapi.json"
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ specs/autotask-rest-v1.swagger.json so field names and types are the vendor's ow
 
 entity URL name -> (swagger model, internal singular name, has UDFs, {field: dataType}).
 dataType uses the names of entityInformation/fields: integer, long, decimal, boolean, datetime, string.
-Regenerate rather than edit by hand; tests/sandbox/autotask/test_conformance.py checks it against the spec.
+Regenerate rather than edit by hand; tests/sandbox/autotask/test_at_emu_conformance.py checks it against the spec.
 """
 
 from __future__ import annotations
