@@ -64,6 +64,7 @@ class RunContext:
     client_factory: ClientFactory = hook_client_factory
     run_id: int | None = None
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _staging: ObjectStoragePath | None = field(default=None, repr=False)
 
     @property
     def staging(self) -> ObjectStoragePath:
@@ -71,7 +72,9 @@ class RunContext:
         wherever they run."""
         from channelsync.runs.staging import run_folder
 
-        return run_folder(self.integration.name, self.template, self.run_key)
+        if self._staging is None:  # made once: on object storage every mkdir is a round trip
+            self._staging = run_folder(self.integration.name, self.template, self.run_key)
+        return self._staging
 
     @property
     def scratch(self) -> Path:

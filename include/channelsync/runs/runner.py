@@ -188,10 +188,12 @@ def run_in_process(run: RunContext, steps: TemplateSteps, *, preview_rows: int =
         stage = "load"
         if planned.get("partitions"):
             # As Airflow runs a mapped load: every partition is tried, a failed one fails only itself.
-            loads, failures = _load_partitions(run, steps, planned)
-            if failures:
-                raise failures[0]
+            loads, failures = _load_partitions(run, steps, planned)  # each failure is recorded there
             results["load"] = {"run_id": run.run_id, "partitions": loads}
+            if failures:
+                summary = stage_report(run, results, failed=True)
+                summary["error"] = failures[0]
+                return summary
         else:
             results["load"] = stage_load(run, steps, planned)
     except Exception as exc:

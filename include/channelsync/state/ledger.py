@@ -28,7 +28,8 @@ from sqlalchemy import delete, select, update
 
 from channelsync.canonical.operation import Operation, Scope
 from channelsync.state.db import session_scope
-from channelsync.state.models import CrossReference, OperationLedger, SyncRun
+from channelsync.state.models import OperationLedger, SyncRun
+from channelsync.state.repository import save_xrefs, upsert_xrefs
 from channelsync.state.upsert import upsert
 
 ClaimState = Literal["send", "uncertain", "applied", "held"]
@@ -165,7 +166,7 @@ class Ledger:
                     update(OperationLedger).where(OperationLedger.id == self._row_id(entry))
                     .values(status="applied", target_id=target_id, error_code=None, error_message=None,
                             updated_at=now))
-            self._upsert_xref(session, [xref for _, _, xref in marks if xref], now)
+            upsert_xrefs(session, integration=self.integration, xrefs=[xref for _, _, xref in marks if xref])
 
     def mark_failed(self, entry: Operation, *, status: str, error_code: str, error_message: str) -> None:
         """``status``: failed (refused: not written) or unknown (no answer: may have been written)."""
@@ -177,14 +178,7 @@ class Ledger:
 
     def link(self, xrefs: Sequence[dict[str, Any]]) -> None:
         """Record cross-references without a write (records that already exist in the target)."""
-        with session_scope(self.url) as session:
-            self._upsert_xref(session, xrefs, datetime.now(UTC))
-
-    def _upsert_xref(self, session: Any, xrefs: Sequence[dict[str, Any]], now: datetime) -> None:
-        rows = [{"integration": self.integration, "updated_at": now, **xref} for xref in xrefs]
-        for start in range(0, len(rows), 1000):
-            upsert(session, CrossReference, rows[start: start + 1000],
-                   keys=["integration", "entity_type", "source_key"], update=["psa_id", "fingerprint", "updated_at"])
+        save_xrefs(self.url, integration=self.integration, xrefs=xrefs)
 
     def _row_id(self, entry: Operation) -> int:
         with self._lock:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
 
 from channelsync.state.db import session_scope
 from channelsync.state.models import CrossReference, SyncItem, SyncRun
@@ -104,12 +105,18 @@ def load_xref(url: str, *, integration: str, entity_type: str) -> list[tuple[str
 
 def save_xrefs(url: str, *, integration: str, xrefs: Sequence[dict[str, Any]]) -> None:
     """Upsert cross-references of one integration (psa_system, entity_type, source_key, psa_id, fingerprint)."""
+    with session_scope(url) as session:
+        upsert_xrefs(session, integration=integration, xrefs=xrefs)
+
+
+def upsert_xrefs(session: Session, *, integration: str, xrefs: Sequence[dict[str, Any]]) -> None:
+    """:func:`save_xrefs` inside a transaction the caller holds (the ledger marks writes and their
+    cross-references together)."""
     now = datetime.now(UTC)
     rows = [{"integration": integration, "updated_at": now, **xref} for xref in xrefs]
-    with session_scope(url) as session:
-        for start in range(0, len(rows), 1000):
-            upsert(session, CrossReference, rows[start : start + 1000],
-                   keys=["integration", "entity_type", "source_key"], update=["psa_id", "fingerprint", "updated_at"])
+    for start in range(0, len(rows), 1000):
+        upsert(session, CrossReference, rows[start : start + 1000],
+               keys=["integration", "entity_type", "source_key"], update=["psa_id", "fingerprint", "updated_at"])
 
 
 def add_api_calls(url: str, run_id: int, calls: dict[str, int]) -> None:
