@@ -31,6 +31,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from channelsync.adapters.psa_orders import day_stamp, status_value
 from channelsync.canonical.orders import PsaLine, PsaOrder, day, note_block, with_note_block
 from channelsync.errors import FatalApiError, define
 
@@ -64,9 +65,6 @@ class AutotaskOrders:
         self._lock = threading.Lock()
 
     # ---- reading ------------------------------------------------------------------------------------
-    def status_labels(self) -> list[str]:
-        return list(self._statuses())
-
     def read_orders(self, *, statuses: Sequence[str], with_skus: bool = True) -> list[PsaOrder]:
         from channelsync.clients.autotask import Filter
         from channelsync.clients.autotask.filters import chunked_in
@@ -149,7 +147,7 @@ class AutotaskOrders:
         if "order_number" in changes:
             body["externalPONumber"] = (changes["order_number"] or "")[:ORDER_NUMBER_LIMIT] or None
         if "ship_date" in changes:
-            body["shippingDate"] = f"{changes['ship_date']}T00:00:00Z" if changes["ship_date"] else None
+            body["shippingDate"] = day_stamp(changes["ship_date"])
         if "note" in changes:
             body["generalMemo"] = with_note_block(changes.get("_memo"), changes["note"] or "", limit=MEMO_LIMIT)
         return body
@@ -159,7 +157,7 @@ class AutotaskOrders:
         changes = line.get("changes") or {}
         body: dict[str, Any] = {}
         if "eta" in changes:
-            body["estimatedArrivalDate"] = f"{changes['eta']}T00:00:00Z" if changes["eta"] else None
+            body["estimatedArrivalDate"] = day_stamp(changes["eta"])
         if "note" in changes:
             body["memo"] = with_note_block(line.get("_memo"), changes["note"] or "", limit=MEMO_LIMIT)
         return body
@@ -169,9 +167,9 @@ class AutotaskOrders:
         return self.client.picklist("PurchaseOrders", "status")
 
     def _status_value(self, label: str) -> int:
-        for known, value in self._statuses().items():
-            if known.lower() == label.lower():
-                return value
+        value = status_value(self._statuses(), label)
+        if value is not None:
+            return value
         raise FatalApiError(f"purchase-order status {label!r} is not in Autotask's picklist "
                             f"({', '.join(self._statuses())})", code=AUTOTASK_UNKNOWN_PO_STATUS, system=SYSTEM)
 

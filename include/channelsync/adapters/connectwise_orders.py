@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from channelsync.adapters.psa_orders import day_stamp, status_value
 from channelsync.canonical.orders import PsaLine, PsaOrder, day, note_block, with_note_block
 from channelsync.clients.connectwise import conditions as c
 from channelsync.clients.connectwise.client import replace_ops
@@ -63,13 +64,9 @@ class ConnectWiseOrders:
         self.client = client
         self.vendor = vendor
         self.default_country = default_country
-        self._status_ids: dict[str, int] | None = None
         self._lock = threading.Lock()
 
     # ---- reading ------------------------------------------------------------------------------------
-    def status_labels(self) -> list[str]:
-        return list(self._statuses())
-
     def read_orders(self, *, statuses: Sequence[str], with_skus: bool = True) -> list[PsaOrder]:
         ids = [self._status_id(label) for label in statuses]
         wanted = self.vendor.casefold()
@@ -137,7 +134,7 @@ class ConnectWiseOrders:
         if "tracking" in changes:
             body["trackingNumber"] = _short(changes["tracking"])
         if "ship_date" in changes:
-            body["shipmentDate"] = _stamp(changes["ship_date"])
+            body["shipmentDate"] = day_stamp(changes["ship_date"])
         if "note" in changes:
             body["internalNotes"] = with_note_block(changes.get("_memo"), changes["note"] or "", limit=PO_NOTES_LIMIT)
         return body
@@ -150,9 +147,9 @@ class ConnectWiseOrders:
         if "serials" in changes:
             body["serialNumbers"] = changes["serials"] or None
         if "ship_date" in changes:
-            body["shipDate"] = _stamp(changes["ship_date"])
+            body["shipDate"] = day_stamp(changes["ship_date"])
         if "eta" in changes:
-            body["expectedArrivalDate"] = _stamp(changes["eta"])
+            body["expectedArrivalDate"] = day_stamp(changes["eta"])
         if "backordered" in changes:
             body["backorderedFlag"] = bool(changes["backordered"])
         if "cancelled" in changes:
@@ -168,19 +165,17 @@ class ConnectWiseOrders:
         """Status name → id, read once per client (a run's adapters, e.g. one per PO of a mapped load in one
         process, share it)."""
         with self._lock:
-            if self._status_ids is None:
-                cached = _STATUS_IDS.get(self.client)
-                if cached is None:
-                    cached = {str(s["name"]): int(s["id"]) for s in self.client.purchase_order_statuses()
-                              if not s.get("inactiveFlag")}
-                    _STATUS_IDS[self.client] = cached
-                self._status_ids = cached
-            return self._status_ids
+            cached = _STATUS_IDS.get(self.client)
+            if cached is None:
+                cached = {str(s["name"]): int(s["id"]) for s in self.client.purchase_order_statuses()
+                          if not s.get("inactiveFlag")}
+                _STATUS_IDS[self.client] = cached
+            return cached
 
     def _status_id(self, label: str) -> int:
-        for known, value in self._statuses().items():
-            if known.casefold() == label.casefold():
-                return value
+        value = status_value(self._statuses(), label)
+        if value is not None:
+            return value
         raise FatalApiError(f"purchase-order status {label!r} does not exist in ConnectWise "
                             f"({', '.join(self._statuses())}); create it or fix the template's options",
                             code=CW_UNKNOWN_PO_STATUS, system=SYSTEM)
@@ -188,10 +183,6 @@ class ConnectWiseOrders:
 
 def _short(value: Any) -> str | None:
     return str(value)[:SHORT_LIMIT] if value else None
-
-
-def _stamp(value: Any) -> str | None:
-    return f"{value}T00:00:00Z" if value else None
 
 
 def _country(value: Any) -> str | None:

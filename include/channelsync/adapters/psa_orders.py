@@ -15,7 +15,7 @@ only those, so an unchanged order costs no write.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
 from channelsync.canonical.orders import PsaOrder
@@ -29,11 +29,20 @@ class PsaOrderAdapter(Protocol):
 
     def read_orders(self, *, statuses: Sequence[str], with_skus: bool = True) -> list[PsaOrder]: ...
 
-    def status_labels(self) -> list[str]: ...
-
     def execute(self, operation: Any) -> str: ...
 
     def resolve_unknown(self, operation: Any) -> str | None: ...
+
+
+def status_value(statuses: Mapping[str, int], label: str) -> int | None:
+    """The PSA's value of a status label, matched without regard to case (None: the PSA has no such status)."""
+    wanted = label.casefold()
+    return next((value for known, value in statuses.items() if known.casefold() == wanted), None)
+
+
+def day_stamp(value: Any) -> str | None:
+    """A canonical day (``YYYY-MM-DD``) as the PSAs' date-time fields take it; None clears the field."""
+    return f"{value}T00:00:00Z" if value else None
 
 
 def order_adapter(psa_system: str, client: Any, *, vendor: str, default_country: str = "US") -> PsaOrderAdapter:

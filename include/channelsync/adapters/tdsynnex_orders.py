@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from channelsync.canonical.orders import distinct
 from channelsync.clients.tdsynnex.codes import TDS_PO_DUPLICATE, TDS_PO_REJECTED
 from channelsync.clients.tdsynnex.xmlmodels import (
     PoLine,
@@ -65,12 +66,7 @@ def purchase_order(fields: dict[str, Any]) -> PurchaseOrder:
 
 def order_numbers(lines: Iterable[Any]) -> str:
     """Distinct sales order numbers of a submission's or status's lines, in order, comma separated."""
-    seen: list[str] = []
-    for line in lines:
-        number = str(getattr(line, "order_number", "") or "").strip()
-        if number and number not in seen:
-            seen.append(number)
-    return ",".join(seen)
+    return distinct(getattr(line, "order_number", "") for line in lines) or ""
 
 
 class TdSynnexOrders:

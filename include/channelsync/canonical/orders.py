@@ -16,13 +16,12 @@ submit_orders and order_status plan from. Plain data, staged as JSON in one Parq
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # channelsync's part of a memo / notes field starts at this line; a person's own text before it is kept.
 NOTE_MARK = "-- TD SYNNEX (channelsync) --"
-SHIP_TO_FIELDS = ("name", "address1", "address2", "city", "state", "zip_code", "country", "contact_name", "phone",
-                  "email")
 
 
 @dataclass
@@ -88,6 +87,16 @@ def day(value: Any) -> str | None:
     if len(text) == 8 and text.isdigit():
         return f"{text[:4]}-{text[4:6]}-{text[6:8]}"
     return text[:10]
+
+
+def distinct(values: Iterable[Any]) -> str | None:
+    """The distinct non-empty values, stripped, in order, comma separated (None: none)."""
+    seen: list[str] = []
+    for value in values:
+        text = str(value or "").strip()
+        if text and text not in seen:
+            seen.append(text)
+    return ",".join(seen) or None
 
 
 def status_fingerprint(status: str | None) -> str:

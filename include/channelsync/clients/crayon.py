@@ -31,6 +31,7 @@ from channelsync.clients.payload import (
     CheckedRecords,
     check_records,
     currency,
+    error_body,
     expect_int,
     expect_object,
     expect_records,
@@ -168,10 +169,9 @@ class CrayonClient:
     def _map_error(self, response: requests.Response) -> ApiError | None:
         status = response.status_code
         try:
-            body = camel(response.json())
-        except (ValueError, RecursionError):
+            body = camel(error_body(response))
+        except RecursionError:
             body = {}
-        body = body if isinstance(body, dict) else {}
         vendor = redact(str(body.get("message") or body.get("error") or response.text[:300]),
                         (self._client_secret, self._password))
         common: dict[str, Any] = {"system": SYSTEM, "status": status, "vendor_message": vendor}

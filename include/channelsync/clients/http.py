@@ -166,13 +166,10 @@ class HttpTransport:
             if _never_sent(exc) or idempotent:
                 return self._unreachable(method, url, exc)
             return self._outcome_unknown(method, url, exc)
-        except requests.exceptions.Timeout as exc:
-            if idempotent:
-                return self._unreachable(method, url, exc)
-            return self._outcome_unknown(method, url, exc)
-        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-            # The answer was cut short (fewer bytes than its Content-Length, a broken chunk) or its
-            # compression is broken: the request did reach the server.
+        except (requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError) as exc:
+            # No answer in time, or one cut short (fewer bytes than its Content-Length, a broken chunk)
+            # or with broken compression: the request did reach the server.
             if idempotent:
                 return self._unreachable(method, url, exc)
             return self._outcome_unknown(method, url, exc)

@@ -26,6 +26,7 @@ from channelsync.clients.payload import (
     CheckedRecords,
     check_records,
     currency,
+    error_body,
     expect_int,
     expect_object,
     expect_records,
@@ -144,11 +145,7 @@ class Pax8Client:
 
     def _map_error(self, response: requests.Response) -> ApiError | None:
         status = response.status_code
-        try:
-            body = response.json()
-        except (ValueError, RecursionError):
-            body = {}
-        body = body if isinstance(body, dict) else {}
+        body = error_body(response)
         message = str(body.get("message") or body.get("error_description") or response.text[:300])
         listed = body.get("details")
         details = "; ".join(f"{d.get('instance', '')}: {d.get('message', '')}"

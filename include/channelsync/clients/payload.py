@@ -65,6 +65,16 @@ def json_body(response: requests.Response, *, system: str, code: str,
                       parse_float=parse_float, applied=applied)
 
 
+def error_body(response: requests.Response) -> dict[str, Any]:
+    """An error answer's JSON object, or ``{}`` when the body is not one (not JSON, too deep, a list):
+    for error mappers, which fall back to the raw text."""
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def _refuse(system: str, code: str, message: str) -> FatalApiError:
     return FatalApiError(f"{system}: {message}", code=code, system=system)
 

@@ -35,11 +35,6 @@ class ConnectionForm:
     placeholders: dict[str, str] = field(default_factory=dict)
     extras: dict[str, ExtraField] = field(default_factory=dict)
 
-    def ui_field_behaviour(self) -> dict[str, Any]:
-        """The hook-method form (``hidden_fields``, ``relabeling``, ``placeholders``)."""
-        return {"hidden_fields": list(self.hidden), "relabeling": dict(self.relabeling),
-                "placeholders": dict(self.placeholders)}
-
     def provider_entry(self) -> dict[str, Any]:
         """One ``connection-types`` item of the provider info."""
         return {

@@ -39,7 +39,9 @@ from channelsync.quality.suite import (
     Expectation,
     Severity,
     Suite,
+    columns_typed,
     numbers_storable,
+    rule,
 )
 
 # Type names as GX reports them for pandas columns (it says "str" for the string dtypes, "int64" for Int64).
@@ -180,41 +182,17 @@ def _clean_text(columns: tuple[str, ...]):  # type: ignore[no-untyped-def]
     return fix
 
 
-def _row(name: str, severity: Severity, gx_type: str, reason: str, **kwargs: object) -> Expectation:
-    return Expectation(name=name, severity=severity, gx_type=gx_type, kwargs=kwargs, reason=reason)
-
-
 def catalog_suite(options: CatalogSuiteOptions) -> Suite:
     blocking, warning, critical = Severity.BLOCKING, Severity.WARNING, Severity.CRITICAL
     expectations = [
-        _row(
+        rule(
             "catalog not empty",
             critical,
             "ExpectTableRowCountToBeBetween",
             "the extract is empty",
             min_value=1,
         ),
-        *(
-            _row(
-                f"column present: {column}",
-                critical,
-                "ExpectColumnToExist",
-                f"column {column} is missing",
-                column=column,
-            )
-            for column in REQUIRED_TYPES
-        ),
-        *(
-            _row(
-                f"column type: {column}",
-                critical,
-                "ExpectColumnValuesToBeInTypeList",
-                f"column {column} has the wrong type",
-                column=column,
-                type_list=types,
-            )
-            for column, types in REQUIRED_TYPES.items()
-        ),
+        *columns_typed(REQUIRED_TYPES, severity=critical),
         Expectation(
             name="row parsed",
             severity=blocking,
@@ -224,8 +202,8 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             detail="parse_error",
             exclusive=True,
         ),
-        _row("SKU present", blocking, "ExpectColumnValuesToNotBeNull", "SKU missing", column="sku"),
-        _row(
+        rule("SKU present", blocking, "ExpectColumnValuesToNotBeNull", "SKU missing", column="sku"),
+        rule(
             "SKU within PSA limit",
             blocking,
             "ExpectColumnValueLengthsToBeBetween",
@@ -233,8 +211,8 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             column="sku",
             max_value=options.sku_max,
         ),
-        _row("SKU unique", blocking, "ExpectColumnValuesToBeUnique", "duplicate SKU", column="sku"),
-        _row(
+        rule("SKU unique", blocking, "ExpectColumnValuesToBeUnique", "duplicate SKU", column="sku"),
+        rule(
             "SKU text valid",
             blocking,
             "ExpectColumnValuesToNotMatchRegex",
@@ -242,14 +220,14 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             column="sku",
             regex=BAD_TEXT,
         ),
-        _row(
+        rule(
             "manufacturer part number present",
             blocking,
             "ExpectColumnValuesToNotBeNull",
             "manufacturer part number missing",
             column="mpn",
         ),
-        _row(
+        rule(
             "MPN within PSA limit",
             blocking,
             "ExpectColumnValueLengthsToBeBetween",
@@ -258,7 +236,7 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             column="mpn",
             max_value=options.mpn_max,
         ),
-        _row(
+        rule(
             "MPN text valid",
             blocking,
             "ExpectColumnValuesToNotMatchRegex",
@@ -269,7 +247,7 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
         # A key that is UTF-8 read as cp1252 would match nothing (or the wrong product) and keys are never
         # repaired: blocked, like undecodable text.
         *(
-            _row(
+            rule(
                 f"{label} not mojibake",
                 blocking,
                 "ExpectColumnValuesToNotMatchRegex",
@@ -279,8 +257,8 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             )
             for column, label, name in (("sku", "SKU", "SKU"), ("mpn", "MPN", "manufacturer part number"))
         ),
-        _row("cost present", blocking, "ExpectColumnValuesToNotBeNull", "cost missing", column="cost"),
-        _row(
+        rule("cost present", blocking, "ExpectColumnValuesToNotBeNull", "cost missing", column="cost"),
+        rule(
             "cost not negative",
             blocking,
             "ExpectColumnValuesToBeBetween",
@@ -289,7 +267,7 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             min_value=0,
         ),
         *numbers_storable(NUMERIC_BOUNDS),
-        _row(
+        rule(
             "price not below cost",
             blocking,
             "ExpectColumnPairValuesAToBeGreaterThanB",
@@ -299,14 +277,14 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             or_equal=True,
             ignore_row_if="either_value_is_missing",
         ),
-        _row(
+        rule(
             "currency present",
             blocking,
             "ExpectColumnValuesToNotBeNull",
             "currency missing",
             column="currency",
         ),
-        _row(
+        rule(
             "currency allowed",
             blocking,
             "ExpectColumnValuesToBeInSet",
@@ -314,21 +292,21 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             column="currency",
             value_set=sorted(options.currencies),
         ),
-        _row(
+        rule(
             "description present",
             blocking,
             "ExpectColumnValuesToNotBeNull",
             "description missing",
             column="description",
         ),
-        _row(
+        rule(
             "category present",
             blocking,
             "ExpectColumnValuesToNotBeNull",
             "category missing",
             column="category_code",
         ),
-        _row(
+        rule(
             "category mapped",
             blocking,
             "ExpectColumnValuesToBeInSet",
@@ -336,7 +314,7 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             column="category_code",
             value_set=sorted(options.mapped_categories),
         ),
-        _row(
+        rule(
             "name within PSA limit",
             warning,
             "ExpectColumnValueLengthsToBeBetween",
@@ -344,7 +322,7 @@ def catalog_suite(options: CatalogSuiteOptions) -> Suite:
             column="description",
             max_value=options.name_max,
         ),
-        _row(
+        rule(
             "long description within PSA limit",
             warning,
             "ExpectColumnValueLengthsToBeBetween",

@@ -22,30 +22,25 @@ from __future__ import annotations
 import pandas as pd
 
 from channelsync.quality.catalog import TEXT_TYPES
-from channelsync.quality.suite import HELPER_PREFIX, Expectation, Severity, Suite
+from channelsync.quality.suite import HELPER_PREFIX, Severity, Suite, rule
 from channelsync.templates.submit_orders.planning import CHECKS
 
 STATUS_CODES = ("accepted", "shipped", "deleted", "rejected", "notFound")
 OTHER_PO = f"{HELPER_PREFIX}other_po"  # the PO number TD SYNNEX answered for, when not the one asked
 
 
-def _e(name: str, severity: Severity, gx_type: str, reason: str, *, detail: str | None = None,
-       **kwargs: object) -> Expectation:
-    return Expectation(name=name, severity=severity, gx_type=gx_type, kwargs=kwargs, reason=reason, detail=detail)
-
-
 def submit_suite() -> Suite:
     critical, blocking = Severity.CRITICAL, Severity.BLOCKING
     required = ("source_key", "psa_id", *(column for column, _ in CHECKS))
     return Suite(name="submit_orders", key_column="source_key", expectations=(
-        *(_e(f"column present: {c}", critical, "ExpectColumnToExist", f"column {c} is missing", column=c)
+        *(rule(f"column present: {c}", critical, "ExpectColumnToExist", f"column {c} is missing", column=c)
           for c in required),
-        _e("column type: source_key", critical, "ExpectColumnValuesToBeInTypeList", "column source_key has the "
+        rule("column type: source_key", critical, "ExpectColumnValuesToBeInTypeList", "column source_key has the "
            "wrong type", column="source_key", type_list=TEXT_TYPES),
-        _e("PO number present", blocking, "ExpectColumnValuesToNotBeNull", "PO number missing", column="source_key"),
-        _e("PO number unique", blocking, "ExpectColumnValuesToBeUnique",
+        rule("PO number present", blocking, "ExpectColumnValuesToNotBeNull", "PO number missing", column="source_key"),
+        rule("PO number unique", blocking, "ExpectColumnValuesToBeUnique",
            "two PSA purchase orders give the same TD SYNNEX customer PO number", column="source_key"),
-        *(_e(reason, blocking, "ExpectColumnValuesToBeNull", reason, detail=column, column=column)
+        *(rule(reason, blocking, "ExpectColumnValuesToBeNull", reason, detail=column, column=column)
           for column, reason in CHECKS),
     ))
 
@@ -61,15 +56,15 @@ def _prepare_status(frame: pd.DataFrame) -> pd.DataFrame:
 def status_suite() -> Suite:
     critical, blocking, warning = Severity.CRITICAL, Severity.BLOCKING, Severity.WARNING
     return Suite(name="order_status", key_column="source_key", expectations=(
-        *(_e(f"column present: {c}", critical, "ExpectColumnToExist", f"column {c} is missing", column=c)
+        *(rule(f"column present: {c}", critical, "ExpectColumnToExist", f"column {c} is missing", column=c)
           for c in ("source_key", "psa_id", "code", "answered_po")),
-        _e("PO number unique", blocking, "ExpectColumnValuesToBeUnique",
+        rule("PO number unique", blocking, "ExpectColumnValuesToBeUnique",
            "two PSA purchase orders give the same TD SYNNEX customer PO number", column="source_key"),
-        _e("status code known", blocking, "ExpectColumnValuesToBeInSet", "TD SYNNEX answered an unknown status code",
+        rule("status code known", blocking, "ExpectColumnValuesToBeInSet", "TD SYNNEX answered an unknown status code",
            detail="code", column="code", value_set=list(STATUS_CODES)),
-        _e("status of this PO", blocking, "ExpectColumnValuesToBeNull",
+        rule("status of this PO", blocking, "ExpectColumnValuesToBeNull",
            "TD SYNNEX answered the status of another PO", detail=OTHER_PO, column=OTHER_PO),
-        _e("PO known to TD SYNNEX", warning, "ExpectColumnValuesToNotBeInSet",
+        rule("PO known to TD SYNNEX", warning, "ExpectColumnValuesToNotBeInSet",
            "TD SYNNEX has no order for this customer PO number (on this account); nothing written", column="code",
            value_set=["notFound"]),
     ), prepare=_prepare_status)

@@ -21,10 +21,11 @@ from channelsync.quality.suite import (
     COUNT_MAX,
     HELPER_PREFIX,
     MONEY_MAX,
-    Expectation,
     Severity,
     Suite,
+    columns_typed,
     numbers_storable,
+    rule,
 )
 
 NUMERIC_BOUNDS = {"cost": MONEY_MAX, "quantity_available": COUNT_MAX, "on_order": COUNT_MAX}
@@ -50,29 +51,22 @@ def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
-def _row(name: str, severity: Severity, gx_type: str, reason: str, **kwargs: object) -> Expectation:
-    return Expectation(name=name, severity=severity, gx_type=gx_type, kwargs=kwargs, reason=reason)
-
-
 def pna_suite(accepted_currencies: Iterable[str] = ("USD",)) -> Suite:
     """``accepted_currencies``: the currencies the integration accepts and can convert (its
     ``currency.accepted``); P&A in any other is quarantined, never priced at a wrong rate."""
     critical, blocking = Severity.CRITICAL, Severity.BLOCKING
     expectations = [
-        *(_row(f"column present: {c}", critical, "ExpectColumnToExist", f"column {c} is missing", column=c)
-          for c in REQUIRED_TYPES),
-        *(_row(f"column type: {c}", critical, "ExpectColumnValuesToBeInTypeList", f"column {c} has the wrong type",
-               column=c, type_list=types) for c, types in REQUIRED_TYPES.items()),
-        _row("SKU present", blocking, "ExpectColumnValuesToNotBeNull", "SKU missing", column="sku"),
-        _row("SKU unique", blocking, "ExpectColumnValuesToBeUnique", "duplicate SKU", column="sku"),
-        _row("status known", blocking, "ExpectColumnValuesToBeInSet", "unknown P&A status", column="status",
+        *columns_typed(REQUIRED_TYPES, severity=critical),
+        rule("SKU present", blocking, "ExpectColumnValuesToNotBeNull", "SKU missing", column="sku"),
+        rule("SKU unique", blocking, "ExpectColumnValuesToBeUnique", "duplicate SKU", column="sku"),
+        rule("status known", blocking, "ExpectColumnValuesToBeInSet", "unknown P&A status", column="status",
              value_set=list(STATUSES)),
-        _row("status present", blocking, "ExpectColumnValuesToNotBeNull", "P&A status missing", column="status"),
-        _row("cost present when active", blocking, "ExpectColumnValuesToNotBeNull", "Active item without a cost",
+        rule("status present", blocking, "ExpectColumnValuesToNotBeNull", "P&A status missing", column="status"),
+        rule("cost present when active", blocking, "ExpectColumnValuesToNotBeNull", "Active item without a cost",
              column=ACTIVE_COST_PRESENT),
-        _row("cost not negative", blocking, "ExpectColumnValuesToBeBetween", "negative cost", column=ACTIVE_COST,
+        rule("cost not negative", blocking, "ExpectColumnValuesToBeBetween", "negative cost", column=ACTIVE_COST,
              min_value=0),
-        _row("currency accepted", blocking, "ExpectColumnValuesToBeInSet",
+        rule("currency accepted", blocking, "ExpectColumnValuesToBeInSet",
              "currency not accepted by this integration (currency.accepted)", column="currency",
              value_set=sorted({c.strip().upper() for c in accepted_currencies})),
         *numbers_storable(NUMERIC_BOUNDS),

@@ -23,7 +23,7 @@ what a PSA field can store (±Infinity, an overflowed ``1e401`` and absurd magni
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -60,6 +60,24 @@ class Expectation:
     fix: Callable[[pd.DataFrame], pd.DataFrame] | None = None  # warnings: cleans the rows that failed it
     detail: str | None = None  # column whose value (when present) is appended to a failing row's reason
     exclusive: bool = False  # a row failing it is reported with this failure only
+
+
+def rule(name: str, severity: Severity, gx_type: str, reason: str, *, detail: str | None = None,
+         **kwargs: object) -> Expectation:
+    """An :class:`Expectation` written in one line: ``kwargs`` are the GX expectation's."""
+    return Expectation(name=name, severity=severity, gx_type=gx_type, kwargs=kwargs, reason=reason, detail=detail)
+
+
+def columns_typed(
+    types: Mapping[str, Sequence[str]], *, severity: Severity = Severity.CRITICAL
+) -> tuple[Expectation, ...]:
+    """Every column of ``types`` (column → the GX type names it may have) present, then of its type."""
+    return (
+        *(rule(f"column present: {c}", severity, "ExpectColumnToExist", f"column {c} is missing", column=c)
+          for c in types),
+        *(rule(f"column type: {c}", severity, "ExpectColumnValuesToBeInTypeList", f"column {c} has the wrong type",
+               column=c, type_list=type_list) for c, type_list in types.items()),
+    )
 
 
 def numbers_storable(

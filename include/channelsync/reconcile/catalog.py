@@ -63,12 +63,11 @@ from channelsync.canonical.limits import (
     MAX_PRODUCTS_BY_PSA,
     STOCK_WRITABLE,
     TextLimits,
-    previous_fields,
 )
 from channelsync.reconcile.arrow import duplicated_values, index_in, is_in, strings
 from channelsync.reconcile.assemble import MATCHES, OP, assemble
 from channelsync.reconcile.desired import desired_products
-from channelsync.reconcile.fingerprint import fingerprint_normalised, normalise_frame
+from channelsync.reconcile.fingerprint import edited_since_written, fingerprint_normalised, normalise_frame
 from channelsync.reconcile.guards import CrossReferenceMismatch, MassDeactivationRefused, ProductLimitExceeded
 from channelsync.reconcile.matching import match_unlinked
 from channelsync.reconcile.plan import CatalogPlan
@@ -137,21 +136,6 @@ def _deactivated(products: pd.DataFrame) -> pd.DataFrame:
 
 def _fingerprints(frame: pd.DataFrame, fields: tuple[str, ...]) -> np.ndarray:
     return np.array(fingerprint_normalised(normalise_frame(frame, fields), fields), dtype=object)
-
-
-def _edited(stored: np.ndarray, current: np.ndarray, psa_rows: pd.DataFrame, fields: tuple[str, ...]) -> np.ndarray:
-    """Whether a person changed the product since channelsync stored ``stored`` (None: never linked).
-
-    A stored fingerprint equal to the PSA's values over the fields older releases fingerprinted
-    (:func:`previous_fields`) is not an edit either; only the (few) mismatching rows are hashed again.
-    """
-    edited = (stored != None) & (stored != current)  # noqa: E711
-    older = previous_fields(fields)
-    suspects = np.flatnonzero(edited)
-    if older is not None and len(suspects):
-        legacy = _fingerprints(psa_rows.iloc[suspects], older)
-        edited[suspects[stored[suspects] == legacy]] = False
-    return edited
 
 
 def _stock_keys(quantity: pd.Series) -> np.ndarray:
@@ -253,7 +237,7 @@ def build_catalog_plan(
     desired_fp = np.full(count, None, dtype=object)
     desired_fp[matched] = fingerprint_normalised(desired_norm, fp_fields)
     edited = np.zeros(count, dtype=bool)
-    edited[matched] = _edited(stored_fp[matched], psa_fp, matched_psa, fp_fields)
+    edited[matched] = edited_since_written(stored_fp[matched], psa_fp, matched_psa, fp_fields)
     blocked = edited & (not options.distributor_wins)
     active_bit = 1 << fields.index("active") if "active" in fields else 0
     has_psa = psa_pos >= 0
@@ -293,7 +277,7 @@ def build_catalog_plan(
     gone_after = _deactivated(psa.iloc[gone_pos])
     gone_fp = _fingerprints(gone_after, fp_fields)
     current_gone_fp = _fingerprints(psa.iloc[gone_pos], fp_fields)
-    gone_edited = _edited(xref_fps[gone], current_gone_fp, psa.iloc[gone_pos], fp_fields)
+    gone_edited = edited_since_written(xref_fps[gone], current_gone_fp, psa.iloc[gone_pos], fp_fields)
     gone_op = np.where(gone_edited & (not options.distributor_wins), OP["conflict"], OP["deactivate"])
 
     # --- guards --------------------------------------------------------------------------------------------

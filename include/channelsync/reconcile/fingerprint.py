@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from channelsync.canonical import PSA_PRODUCT
+from channelsync.canonical.limits import previous_fields
 
 Kind = Literal["text", "number", "flag"]
 
@@ -122,3 +123,23 @@ def fingerprint_record(values: Mapping[str, Any], fields: Sequence[str]) -> str:
     normalised = (normalise_value(values.get(field), FIELD_KINDS[field]) for field in fields)
     payload = _prefix(fields) + SEPARATOR.join(normalised)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def edited_since_written(stored: np.ndarray, current: np.ndarray, target_rows: pd.DataFrame,
+                         fields: tuple[str, ...]) -> np.ndarray:
+    """Whether a person changed each target record since channelsync stored ``stored`` (None: never
+    linked), given ``current``, the fingerprints of ``target_rows`` over ``fields``.
+
+    A stored fingerprint equal to the record's values over the fields older releases fingerprinted
+    (:func:`~channelsync.canonical.limits.previous_fields`) is not an edit either: an upgrade that adds
+    a managed field must not turn every product into a conflict. Only the (few) mismatching rows are
+    hashed again. Shared by catalog_sync and price_availability, so both judge a hand edit alike.
+    """
+    stored = np.asarray(stored, dtype=object)
+    edited = np.asarray((stored != None) & (stored != np.asarray(current, dtype=object)), dtype=bool)  # noqa: E711
+    older = previous_fields(fields)
+    suspects = np.flatnonzero(edited)
+    if older is not None and len(suspects):
+        legacy = fingerprint_frame(target_rows.iloc[suspects], older).to_numpy(dtype=object)
+        edited[suspects[stored[suspects] == legacy]] = False
+    return edited

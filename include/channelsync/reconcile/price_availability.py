@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 
 from channelsync.canonical import fingerprint_fields
-from channelsync.canonical.limits import AUTOTASK_FIELDS, previous_fields
+from channelsync.canonical.limits import AUTOTASK_FIELDS
 from channelsync.clients.tdsynnex.codes import TDS_PNA_NOT_FOUND
 from channelsync.errors import define
-from channelsync.reconcile.fingerprint import FIELD_KINDS, fingerprint_frame, normalise_value
+from channelsync.reconcile.fingerprint import FIELD_KINDS, edited_since_written, fingerprint_frame, normalise_value
 from channelsync.reconcile.pricing import MarkupRule, MarkupRules, conversion_rates, convert, unit_prices
 
 PRICE_FIELDS = ("unit_cost", "unit_price")
@@ -214,12 +214,7 @@ def build_pna_plan(pna: pd.DataFrame, psa: pd.DataFrame, xref: pd.DataFrame, opt
     fields = list(fingerprint_fields(tuple(options.fields)))
     psa_fp = fingerprint_frame(rows[fields], fields).to_numpy(dtype=object) if len(rows) else np.array([], object)
     stored = stored_fp.iloc[live].to_numpy(dtype=object, na_value=None)
-    edited = np.array([s is not None and s != p for s, p in zip(stored, psa_fp, strict=True)], dtype=bool)
-    older = previous_fields(tuple(fields))
-    if older is not None and edited.any():  # stored by a release that fingerprinted fewer fields: not an edit
-        suspects = np.flatnonzero(edited)
-        legacy = fingerprint_frame(rows.iloc[suspects][list(older)], list(older)).to_numpy(dtype=object)
-        edited[suspects[stored[suspects] == legacy]] = False
+    edited = edited_since_written(stored, psa_fp, rows, tuple(fields))
     after = rows[fields].copy()
     after["unit_cost"] = np.where(cost_changed, unit_cost, before_cost)
     after["unit_price"] = np.where(price_changed, unit_price, before_price)

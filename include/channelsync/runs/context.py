@@ -94,6 +94,12 @@ class RunContext:
     def psa_client(self) -> Any:
         return self.client(self.integration.psa.system, self.integration.psa.conn_id)
 
+    def tdsynnex_client(self, system: str = "tdsynnex_xml") -> Any:
+        """A TD SYNNEX client (``tdsynnex_xml``, or ``tdsynnex_flatfile``: the daily file, same login)
+        on the integration's XML connection."""
+        tdsynnex = self.integration.distributors["tdsynnex"]
+        return self.client(system, tdsynnex.xml_conn_id or tdsynnex.conn_id or "")
+
     def psa_target(self) -> Target:
         """The PSA tenant this run writes to: the scope of exactly-once writes (not the integration)."""
         from channelsync.state.ledger import Target

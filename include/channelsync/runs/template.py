@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from channelsync.runs.context import RunContext
     from channelsync.runs.loader import Operation, OperationExecutor
     from channelsync.runs.steps import LoadSummary
-    from channelsync.state.ledger import Target
+    from channelsync.state.ledger import Ledger, Target
     from channelsync.templates.options_common import TemplateOptions
 
 OptionsT = TypeVar("OptionsT", bound="TemplateOptions")
@@ -105,14 +105,19 @@ class TemplateBase(Generic[OptionsT]):
         """Apply ``operations`` exactly once on ``target`` (default: :meth:`target`), within the load options.
         A template writing to two systems (submit to the distributor, write back to the PSA) loads twice."""
         from channelsync.runs.loader import apply_operations
+
+        load_options = self.options(run).load
+        return apply_operations(operations, executor, self.ledger(run, target=target),
+                                concurrency=load_options.concurrency,
+                                op_outcomes=self.op_outcomes, wait_for_others_s=load_options.wait_for_others_s)
+
+    def ledger(self, run: RunContext, *, target: Target | None = None) -> Ledger:
+        """The ledger as this task attempt sees it, on ``target`` (default: :meth:`target`)."""
         from channelsync.state.ledger import Ledger
 
         assert run.run_id is not None
-        load_options = self.options(run).load
-        ledger = Ledger(run.state_url, integration=run.integration.name, template=run.template, run_id=run.run_id,
-                        target=target or self.target(run), entity_type=self.entity_type)
-        return apply_operations(operations, executor, ledger, concurrency=load_options.concurrency,
-                                op_outcomes=self.op_outcomes, wait_for_others_s=load_options.wait_for_others_s)
+        return Ledger(run.state_url, integration=run.integration.name, template=run.template, run_id=run.run_id,
+                      target=target or self.target(run), entity_type=self.entity_type)
 
     def link_existing(self, run: RunContext, rows: Iterable[Any], *, psa_system: str) -> int:
         """Record cross-references of target records that already match (no write)."""

@@ -50,7 +50,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from channelsync.errors import RetriableApiError, define
 from channelsync.state.db import get_engine
-from channelsync.state.models import ConcurrencyLease
+from channelsync.state.models import ConcurrencyLease, utcnow
+from channelsync.state.upsert import dialect_insert
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +75,6 @@ _table: Table = ConcurrencyLease.__table__  # type: ignore[assignment]
 class LeaseUnavailable(RetriableApiError):
     """No slot was free before the timeout (or the state store could not be reached). Nothing was
     sent to the API: the operation is safe to retry (the loader marks it retriable)."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _aware(value: datetime) -> datetime:
@@ -247,7 +244,8 @@ class LeaseStore:
 
     # ---- statements ---------------------------------------------------------------------------------
     def _insert(self, connection: Connection, key: str, slot: int, expires: datetime) -> bool:
-        statement = _dialect_insert(connection).values(key=key, slot=slot, holder=self.holder, expires_at=expires)
+        statement = dialect_insert(connection.dialect.name, _table).values(
+            key=key, slot=slot, holder=self.holder, expires_at=expires)
         # RETURNING, not rowcount: SQLAlchemy adds RETURNING id on PostgreSQL, whose rowcount is then -1.
         statement = statement.on_conflict_do_nothing(index_elements=["key", "slot"]).returning(_table.c.slot)
         return connection.execute(statement).first() is not None
@@ -260,18 +258,10 @@ class LeaseStore:
         return bool(result.rowcount)
 
     def _upsert_waiter(self, connection: Connection, key: str, expires: datetime) -> None:
-        statement = _dialect_insert(connection).values(key=key, slot=WAITER_SLOT, holder=self.holder,
-                                                       expires_at=expires)
+        statement = dialect_insert(connection.dialect.name, _table).values(
+            key=key, slot=WAITER_SLOT, holder=self.holder, expires_at=expires)
         connection.execute(statement.on_conflict_do_update(
             index_elements=["key", "slot"], set_={"holder": self.holder, "expires_at": expires}))
-
-
-def _dialect_insert(connection: Connection) -> Any:
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    return insert(_table)
 
 
 def _check(key: str, limit: int) -> None:

@@ -19,12 +19,7 @@ def upsert(
     """Insert ``rows``; on a conflict of ``keys`` update ``update`` columns (or do nothing)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    statement = insert(model).values(list(rows))
+    statement = dialect_insert(session.get_bind().dialect.name, model).values(list(rows))
     if update:
         statement = statement.on_conflict_do_update(
             index_elements=list(keys), set_={column: statement.excluded[column] for column in update}
@@ -32,3 +27,12 @@ def upsert(
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(keys))
     session.execute(statement)
+
+
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """``INSERT`` with ``on_conflict_do_*`` for the state store's dialect (PostgreSQL, else SQLite)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    return insert(table)

@@ -107,10 +107,15 @@ class AutotaskClient(ProductsMixin):
 
     # ---- discovery and plumbing --------------------------------------------------------------------
     @property
+    def _discovery_key(self) -> tuple[str, str]:
+        """Key of the per-process discovery caches (``_ZONES``, ``_CUSTOMER_IDS``)."""
+        return (self.base_url, self.username.lower())
+
+    @property
     def api_url(self) -> str:
         """``{zone url}V1.0/``, discovering the zone once per process and user."""
         if self._zone_url is None:
-            key = (self.base_url, self.username.lower())
+            key = self._discovery_key
             if key not in _ZONES:
                 _ZONES[key] = self._discover_zone()
             self._zone_url = _ZONES[key]
@@ -121,7 +126,7 @@ class AutotaskClient(ProductsMixin):
         """``autotask:<ci>``: the Autotask database, by zoneInformation's customer id ``ci``. Known
         once the zone is discovered (no extra call then); ZoneInformation is not thread-limited."""
         if self._tenant_id is None:
-            key = (self.base_url, self.username.lower())
+            key = self._discovery_key
             if key not in _CUSTOMER_IDS:
                 _ZONES[key] = self._discover_zone()
             ci = _CUSTOMER_IDS.get(key)
@@ -140,7 +145,7 @@ class AutotaskClient(ProductsMixin):
         if not url:
             raise FatalApiError("Autotask zone discovery returned no url", code=AUTOTASK_ZONE_UNKNOWN, system=SYSTEM)
         if body.get("ci") not in (None, ""):
-            _CUSTOMER_IDS[(self.base_url, self.username.lower())] = str(body["ci"])
+            _CUSTOMER_IDS[self._discovery_key] = str(body["ci"])
         return str(url)
 
     def release_slots(self) -> None:

@@ -27,6 +27,7 @@ from channelsync.clients.http import (
     parse_retry_after,
 )
 from channelsync.clients.payload import (
+    error_body,
     expect_int,
     expect_object,
     expect_records,
@@ -57,11 +58,7 @@ _STATUS_CODES = {401: TDS_AUTH_FAILED, 403: TDS_PERMISSION_DENIED, 404: TDS_ION_
 
 def map_ion_error(response: requests.Response) -> ApiError | None:
     """Google-RPC envelope / token-endpoint bodies → coded errors (messages carry no secrets)."""
-    try:
-        body = response.json()
-    except (ValueError, RecursionError):
-        body = {}
-    body = body if isinstance(body, dict) else {}
+    body = error_body(response)
     status = response.status_code
     vendor = str(body.get("message") or body.get("error") or response.text[:300])
     common: dict[str, Any] = {"system": SYSTEM, "status": status, "vendor_message": vendor}

@@ -88,10 +88,6 @@ def _int(value: str) -> int:
     return _whole(value, "", []) or 0
 
 
-def _decimal(value: str) -> Decimal | None:
-    return _amount(value, "", [])
-
-
 def _batches(items: Sequence[tuple[str, str]], size: int) -> Iterator[Sequence[tuple[str, str]]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]

@@ -26,8 +26,7 @@ class CatalogSyncSteps(TemplateBase[CatalogSyncOptions]):
 
     def extract(self, run: RunContext) -> pd.DataFrame:
         options = self.options(run)
-        tdsynnex = run.integration.distributors["tdsynnex"]
-        client = run.client("tdsynnex_flatfile", tdsynnex.xml_conn_id or tdsynnex.conn_id or "")
+        client = run.tdsynnex_client("tdsynnex_flatfile")
         return extract_flat_file(client, run.scratch, categories=options.category_map.keys(),
                                  currency=options.source_currency, price_flagged=options.price_flagged_skus)
 

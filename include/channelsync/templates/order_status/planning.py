@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from channelsync.canonical.orders import PsaOrder, day, status_fingerprint
+from channelsync.canonical.orders import PsaOrder, day, distinct, status_fingerprint
 from channelsync.clients.tdsynnex.xmlmodels import Package, PoStatus, PoStatusItem
 
 STATE_TEXT = {"accepted": "accepted", "backordered": "back-ordered", "partially_shipped": "partially shipped",
@@ -76,8 +76,8 @@ class LineState:
     open_quantity: int
 
     def tracked(self, sku: str | None, line_number: int) -> dict[str, Any]:
-        tracking = _distinct(p[0] for p in self.packages)
-        serials = _distinct(s for p in self.packages for s in p[2])
+        tracking = distinct(p[0] for p in self.packages)
+        serials = distinct(s for p in self.packages for s in p[2])
         dates = sorted(d for d in (p[3] for p in self.packages) if d)
         return {"order_number": self.order_number, "ship_date": dates[-1] if dates else None,
                 "tracking": tracking, "serials": serials, "eta": self.eta if self.backordered else None,
@@ -123,21 +123,12 @@ def line_states(status: PoStatus) -> dict[int, LineState]:
             for part in shipped for package in part.packages)
         etas = sorted(d for d in (day(p.eta_date) for p in still_open if p.order_type == "BO") if d)
         states[number] = LineState(
-            order_number=_distinct(p.order_number for p in parts), ordered=ordered, shipped=shipped_quantity,
+            order_number=distinct(p.order_number for p in parts), ordered=ordered, shipped=shipped_quantity,
             packages=packages, eta=etas[0] if etas else None,
             backordered=any(p.order_type == "BO" for p in still_open),
             cancelled=bool(parts) and all(p.code == "deleted" for p in parts),
             open_quantity=max(0, ordered - shipped_quantity) if still_open else 0)
     return states
-
-
-def _distinct(values: Any) -> str | None:
-    seen: list[str] = []
-    for value in values:
-        text = str(value or "").strip()
-        if text and text not in seen:
-            seen.append(text)
-    return ",".join(seen) or None
 
 
 # ---- the plan -------------------------------------------------------------------------------------
@@ -189,7 +180,7 @@ def order_level(state: str, lines: Mapping[int, LineState], status: PoStatus, or
     skus = {line.line_number: line.sku for line in order.lines}
     dates = sorted(d for ls in lines.values() for d in (p[3] for p in ls.packages) if d)
     summary = [f"TD SYNNEX: {STATE_TEXT[state]}; sales order "
-               f"{(_distinct(i.order_number for i in status.items) or 'n/a').replace(',', ', ')}."]
+               f"{(distinct(i.order_number for i in status.items) or 'n/a').replace(',', ', ')}."]
     for number in sorted(lines):
         ls = lines[number]
         text = f"line {number}{f' (SKU {skus[number]})' if skus.get(number) else ''}: "
@@ -203,9 +194,9 @@ def order_level(state: str, lines: Mapping[int, LineState], status: PoStatus, or
             if tracking:
                 text += f" — {', '.join(f'{p[4]} {p[0]} ({p[1]})' for p in ls.packages if p[0])}"
         summary.append(f"- {text}")
-    return {"status": status_map.get(state), "order_number": _distinct(i.order_number for i in status.items),
+    return {"status": status_map.get(state), "order_number": distinct(i.order_number for i in status.items),
             "ship_date": dates[-1] if dates else None,
-            "tracking": _distinct(p[0] for ls in lines.values() for p in ls.packages), "note": "\n".join(summary)}
+            "tracking": distinct(p[0] for ls in lines.values() for p in ls.packages), "note": "\n".join(summary)}
 
 
 def _diff(desired: Mapping[str, Any], current: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from channelsync.runs.steps import LoadSummary, PlanSummary
 from channelsync.runs.template import TemplateBase
 from channelsync.templates.order_status import planning
 from channelsync.templates.order_status.options import PSA_POLL_STATUSES, PSA_STATUS_MAP, OrderStatusOptions
+from channelsync.templates.submit_orders.planning import customer_po_number
 
 if TYPE_CHECKING:
     from channelsync.quality.suite import Suite
@@ -60,9 +61,8 @@ class OrderStatusSteps(TemplateBase[OrderStatusOptions]):
         orders = [o for o in self._adapter(run).read_orders(statuses=poll, with_skus=False)
                   if o.tracked.get("order_number")]
         prefix = self._prefix(run)
-        numbers = {f"{prefix}{o.number.strip()}": o for o in orders}
-        tdsynnex = run.integration.distributors["tdsynnex"]
-        client = run.client("tdsynnex_xml", tdsynnex.xml_conn_id or tdsynnex.conn_id or "")
+        numbers = {customer_po_number(o, prefix): o for o in orders}
+        client = run.tdsynnex_client()
         statuses = TdSynnexOrders(client).statuses(numbers, concurrency=options.status_concurrency)
         rows = [{"source_key": key, "psa_id": order.psa_id, "code": statuses[key].code,
                  "answered_po": statuses[key].po_number or key, "order_json": order.to_json(),

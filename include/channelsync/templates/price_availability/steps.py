@@ -90,8 +90,7 @@ class PriceAvailabilitySteps(TemplateBase[PriceAvailabilityOptions]):
         planner = pna_options(self.options(run), run.integration)
         if not skus:
             return pna_frame([], currency=planner.source_currency)
-        tdsynnex = run.integration.distributors["tdsynnex"]
-        client = run.client("tdsynnex_xml", tdsynnex.xml_conn_id or tdsynnex.conn_id or "")
+        client = run.tdsynnex_client()
         results = client.price_availability(skus=skus)  # batched by the client (50 lines per request)
         answered = {r.requested for r in results}
         missing = [s for s in skus if s not in answered]

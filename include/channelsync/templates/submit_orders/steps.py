@@ -75,8 +75,7 @@ class SubmitOrdersSteps(TemplateBase[SubmitOrdersOptions]):
 
     # ---- clients -----------------------------------------------------------------------------------
     def _tds(self, run: RunContext) -> Any:
-        tdsynnex = run.integration.distributors["tdsynnex"]
-        return run.client("tdsynnex_xml", tdsynnex.xml_conn_id or tdsynnex.conn_id or "")
+        return run.tdsynnex_client()
 
     def _adapter(self, run: RunContext) -> PsaOrderAdapter:
         options = self.options(run)
@@ -132,7 +131,7 @@ class SubmitOrdersSteps(TemplateBase[SubmitOrdersOptions]):
         extracted = read_frame(run.staging / "extract.parquet")
         picked = extracted[extracted["source_key"].isin(set(valid["source_key"].astype(str)) | quarantined)]
         keys = [str(k) for k in picked["source_key"]]
-        ledger = self._ledger(run)
+        ledger = self.ledger(run)
         states = ledger.statuses([self._submit_op(key, {}, None) for key in keys]) if keys else {}
         # POs this integration wrote a submitted (or later) status to; marking a PO invalid does not count.
         written = {key for key, _psa, fingerprint in repository.load_xref(
@@ -171,13 +170,6 @@ class SubmitOrdersSteps(TemplateBase[SubmitOrdersOptions]):
     def _item(self, key: str, psa_id: str, outcome: str, code: str, message: str | None) -> dict[str, Any]:
         return {"entity_type": ENTITY, "source_key": key, "psa_id": psa_id, "outcome": outcome, "error_code": code,
                 "error_message": message, "changed_fields": []}
-
-    def _ledger(self, run: RunContext) -> Any:
-        from channelsync.state.ledger import Ledger
-
-        assert run.run_id is not None
-        return Ledger(run.state_url, integration=run.integration.name, template=run.template, run_id=run.run_id,
-                      target=self.target(run), entity_type=ENTITY)
 
     # ---- load --------------------------------------------------------------------------------------
     def apply(self, run: RunContext, plan_path: str, partition: str | None = None) -> LoadSummary:
