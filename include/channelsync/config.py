@@ -126,7 +126,8 @@ def _validate_template_options(path: Path, integration: IntegrationConfig) -> No
             )
         if template.schedule and template.schedule.startswith("asset:"):
             upstream = template.schedule.removeprefix("asset:")
-            if upstream not in integration.templates or upstream == name:
+            watched = spec.default_schedule.removeprefix("asset:") if spec.watcher else None
+            if upstream != watched and (upstream not in integration.templates or upstream == name):
                 raise ConfigError(
                     f"{path}: integration {integration.name!r}: templates.{name}.schedule: {template.schedule!r} "
                     f"names no other template of this integration (configured: {', '.join(integration.templates)})"

@@ -14,7 +14,7 @@ from channelsync.config import load_config
 
 def build_dags(config_path: Path | None = None) -> dict[str, Any]:
     """One DAG per (integration, enabled template). A bad file raises one ConfigError: no partial set."""
-    from channelsync.templates.dag_builder import build_dag
+    from channelsync.templates.dag_builder import build_dag, build_watcher_dag
 
     config = load_config(config_path or settings.config_path())
     dags: dict[str, Any] = {}
@@ -23,4 +23,7 @@ def build_dags(config_path: Path | None = None) -> dict[str, Any]:
             if template.enabled:
                 dag = build_dag(integration, name, template)
                 dags[dag.dag_id] = dag
+                watcher = build_watcher_dag(integration, name, template)
+                if watcher is not None:
+                    dags[watcher.dag_id] = watcher
     return dags

@@ -22,6 +22,7 @@ difference between these and the PSA's units into writes.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -120,15 +121,15 @@ def _seat_timeline(sku: str, rows: list[Any]) -> ServiceTimeline:
     spans = [(_day(r.charge_start), _day(r.charge_end), effect(r), r) for r in rows]
     cuts = sorted({start for start, _, _, _ in spans} | {end + ONE_DAY for _, end, _, _ in spans})
     segments: list[Segment] = []
-    for start, following in zip(cuts, cuts[1:], strict=False):
+    for start, following in itertools.pairwise(cuts):
         covering = [(s, e, eff, r) for s, e, eff, r in spans if s <= start and e >= start]
         units = round(sum(eff for _, _, eff, _ in covering), 6)
         charging = [(s, r) for s, _, eff, r in covering if eff > 0]
+        price: float | None = None
+        cost: float | None = None
         if charging:
             latest = max(charging, key=lambda item: (item[0], str(item[1].source_key)))[1]
             price, cost = float(latest.unit_price), float(latest.unit_cost)
-        else:
-            price = cost = None
         _append(segments, Segment(start, following - ONE_DAY, max(units, 0.0), price, cost))
     cycle = str(rows[0].billing_cycle) if rows[0].billing_cycle is not None else "Monthly"
     return ServiceTimeline(sku=sku, segments=segments, line_keys=sorted(str(r.source_key) for r in rows),

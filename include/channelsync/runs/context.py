@@ -60,6 +60,10 @@ class RunContext:
     options: TemplateOptions
     run_key: str
     preview: bool = False
+    # The DAG run's params beyond ``preview`` (a template's own, e.g. subscription_billing's invoice_id)
+    params: dict[str, Any] = field(default_factory=dict)
+    # The extras of the Asset events that triggered the run (data-aware scheduling), oldest first
+    trigger_events: list[dict[str, Any]] = field(default_factory=list)
     state_url: str = field(default_factory=settings.state_url)
     client_factory: ClientFactory = hook_client_factory
     run_id: int | None = None

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
-from channelsync.errors import ChannelsyncError
+from channelsync.errors import ChannelsyncError, define
 from channelsync.runs.context import RunContext
 from channelsync.runs.status import run_status
 from channelsync.runs.steps import TemplateSteps
@@ -26,6 +26,14 @@ log = logging.getLogger(__name__)
 
 class LoadIncomplete(ChannelsyncError):
     code = "LOAD_INCOMPLETE"
+
+
+class PartitionFailed(ChannelsyncError):
+    """A mapped load's customer or order failed for good (its items say why); a retry cannot help until a
+    person fixes the cause, so the task fails at once."""
+
+    code = define("LOAD_PARTITION_FAILED", "channelsync",
+                  "One customer or order could not be loaded (see its items); fix the cause and clear its task")
 
 
 def _calls_since(run: RunContext, before: dict[str, int]) -> dict[str, int]:
@@ -140,6 +148,8 @@ def stage_load(run: RunContext, steps: TemplateSteps, planned: dict[str, Any], *
         # Recorded above; failing the task lets Airflow retry it, and the ledger skips what was applied.
         raise LoadIncomplete(f"{summary.retriable_failures} operation(s) could not be completed; retrying sends "
                              "only those")
+    if summary.failed:
+        raise PartitionFailed(f"{partition or 'the load'} failed: {summary.failed}")
     return {**result, "counts": counts, "partition": partition}
 
 

@@ -42,6 +42,9 @@ class LoadSummary:
     # after recording, so Airflow retries it and the ledger sends only what is not yet applied.
     retriable_failures: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    # Why this load (a mapped load's one customer or order) failed for good after its items were recorded:
+    # the task fails without retrying, so on-call sees it, fixes the cause and clears it alone.
+    failed: str | None = None
 
 
 class TemplateSteps(Protocol):

@@ -47,7 +47,16 @@ def _run_context(spec: TemplateSpec, integration: IntegrationConfig, options: di
         options=spec.options_model.model_validate(options),
         run_key=f"{dag_run.dag_id}/{dag_run.run_id}",
         preview=bool(context["params"].get("preview", False)),
+        params={k: v for k, v in dict(context["params"]).items() if k != "preview"},
+        trigger_events=_trigger_extras(context),
     )
+
+
+def _trigger_extras(context: Any) -> list[dict[str, Any]]:
+    """The extras of the Asset events that triggered this run (empty for a scheduled or manual run)."""
+    events = context.get("triggering_asset_events") or {}
+    extras = [dict(event.extra or {}) for found in events.values() for event in found]
+    return [extra for extra in extras if extra]
 
 
 def _steps(spec: TemplateSpec) -> Any:
@@ -80,7 +89,8 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
         max_active_runs=1,
         default_args=default_args,
         tags=["channelsync", template_name, integration.name, integration.psa.system],
-        params={"preview": Param(False, type="boolean", description="Dry run: show the plan, write nothing")},
+        params={"preview": Param(False, type="boolean", description="Dry run: show the plan, write nothing"),
+                **{name: Param(**spec_kwargs) for name, spec_kwargs in spec.params.items()}},
         on_failure_callback=_on_dag_failure,
     ) as dag:
 
@@ -127,6 +137,45 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
         else:
             loaded = load(planned)  # type: ignore[arg-type]
         loaded >> report()
+    return dag
+
+
+def watcher_asset(integration: IntegrationConfig, spec: TemplateSpec) -> Asset:
+    """The Asset a template's watcher announces new work on (its default schedule names it)."""
+    return asset_for(integration.name, spec.default_schedule.removeprefix(ASSET_SCHEDULE_PREFIX))
+
+
+def build_watcher_dag(integration: IntegrationConfig, template_name: str, template: TemplateConfig) -> DAG | None:
+    """The light polling DAG of a template that has a watcher: one task that asks the source for new work
+    and, when there is some, emits one Asset event listing it (no new work: the task is skipped, so no event)."""
+    spec = TEMPLATES[template_name]
+    if spec.watcher is None:
+        return None
+    options = dict(template.options)
+    asset = watcher_asset(integration, spec)
+    schedule = getattr(spec.options_model.model_validate(options), "watch_schedule", "0 * * * *")
+    with DAG(
+        dag_id=f"{dag_id_for(integration.name, template_name)}__watcher",
+        description=f"{integration.name}: announces new work for {template_name}",
+        schedule=schedule, start_date=START_DATE, catchup=False, max_active_runs=1,
+        default_args={"owner": integration.owner, "retries": 2, "retry_delay": timedelta(minutes=1)},
+        tags=["channelsync", template_name, integration.name, "watcher"],
+    ) as dag:
+
+        @task(task_id="watch", outlets=[asset])
+        def watch() -> list[dict[str, Any]]:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from channelsync.imports import load_object
+
+            assert spec.watcher is not None
+            found = load_object(spec.watcher)(_run_context(spec, integration, options))
+            if not found:
+                raise AirflowSkipException("nothing new")
+            get_current_context()["outlet_events"][asset].extra = {"invoices": found}
+            return list(found)
+
+        watch()
     return dag
 
 

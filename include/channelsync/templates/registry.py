@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from channelsync.templates.catalog_sync.options import CatalogSyncOptions
 from channelsync.templates.options_common import TemplateOptions
 from channelsync.templates.order_status.options import OrderStatusOptions
 from channelsync.templates.price_availability.options import PriceAvailabilityOptions
 from channelsync.templates.submit_orders.options import SubmitOrdersOptions
+from channelsync.templates.subscription_billing.options import SubscriptionBillingOptions
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,11 @@ class TemplateSpec:
     # True: the load is one mapped task per plan partition (a customer, an order), so one failure is one
     # task instance that on-call clears and reruns alone; the plan lists them (PlanSummary.partitions).
     partitioned: bool = False
+    # The template's own DAG params (name → airflow.sdk.Param keyword arguments), e.g. the invoice to bill
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # "module:function" of a light watcher: a DAG of its own polls the source and emits an Asset event per
+    # new piece of work (an invoice); the template's DAG is scheduled on that Asset (templates/watchers.py)
+    watcher: str | None = None
 
 
 TEMPLATES: dict[str, TemplateSpec] = {
@@ -62,6 +69,19 @@ TEMPLATES: dict[str, TemplateSpec] = {
             steps="channelsync.templates.order_status.steps:OrderStatusSteps",
             options_model=OrderStatusOptions,
             distributors=("tdsynnex",),
+        ),
+        TemplateSpec(
+            name="subscription_billing",
+            summary="CSP invoice (Crayon / PRISM, Pax8) → PSA recurring contracts, prorated, exactly once",
+            default_schedule="asset:invoices",
+            steps="channelsync.templates.subscription_billing.steps:SubscriptionBillingSteps",
+            options_model=SubscriptionBillingOptions,
+            distributors=(),  # any of crayon / pax8 (the accounts option says which)
+            partitioned=True,  # one load task instance per customer
+            params={"invoice_id": {"default": "", "type": "string",
+                                   "description": "Bill this invoice (id, or several separated by commas) "
+                                                  "instead of the watcher's; empty: the triggering one"}},
+            watcher="channelsync.templates.subscription_billing.watcher:new_invoices",
         ),
     )
 }

@@ -1,0 +1,1 @@
+"""subscription_billing: the monthly CSP invoice → PSA recurring contracts, prorated, exactly once."""

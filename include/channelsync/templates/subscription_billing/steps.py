@@ -1,0 +1,214 @@
+"""subscription_billing: CSP invoices (Crayon / PRISM, Pax8) → PSA recurring contracts, per customer.
+
+- extract: the invoice(s) this run bills — the one the watcher's Asset event names, the ``invoice_id``
+  param of a manual run, else the latest of each account — and their lines (canonical INVOICE_LINE),
+  joined with the customer mappings (company, contract, sync switch, how many mappings) and the price
+  list (is the product known);
+- validate: ``quality/billing.invoice_suite`` (bad lines quarantined with the reason, the rest go on);
+- reconcile: the customers to bill, one load partition each; unmapped customers listed with their line
+  count and total (Warning), customers whose sync is off recorded as skipped. A preview plans every
+  customer against the PSA here and shows the field-level diff;
+- load, one mapped task per customer: read that customer's contract and units, plan
+  (``planning.plan_customer``, pure) and apply through the ledger. Planning in the customer's own task
+  means clearing a failed customer after fixing its contract re-plans it from the PSA as it is now.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pandas as pd
+
+from channelsync.errors import ChannelsyncError, define
+from channelsync.runs import outcomes
+from channelsync.runs.steps import ItemOutcome, LoadSummary, PlanSummary
+from channelsync.runs.template import TemplateBase
+from channelsync.templates.subscription_billing import planning
+from channelsync.templates.subscription_billing.options import SubscriptionBillingOptions
+
+if TYPE_CHECKING:
+    from channelsync.quality.suite import Suite
+    from channelsync.runs.context import RunContext
+
+log = logging.getLogger(__name__)
+
+ENTITY = "subscription"
+POSTED = outcomes.declare("posted", stage="load", kind="write",
+                          description="posted to the PSA contract (adjustment, addition or charge)")
+UNMAPPED = outcomes.declare("unmapped", stage="reconcile", kind="warning",
+                            description="customer not mapped to a PSA company and contract; nothing posted")
+SKIPPED = outcomes.declare("skipped", stage="reconcile", kind="neutral",
+                           description="customer's sync switch is off; nothing posted")
+PLAN_FAILED = outcomes.declare("not_posted", stage="load", kind="failure",
+                               description="the customer (or one of its services) could not be posted; see why")
+PLAN_WARNING = outcomes.declare("not_posted_warning", stage="load", kind="warning",
+                                description="a line that cannot be posted on this PSA; see why")
+UNMAPPED_CODE = define("BILLING_CUSTOMER_UNMAPPED", "channelsync",
+                       "The invoice has lines of a customer with no PSA mapping: map it (channelsync mapping set) "
+                       "and rerun; nothing of it was posted")
+SYNC_OFF_CODE = define("BILLING_SYNC_OFF", "channelsync", "The customer's sync switch is off; nothing posted")
+NO_INVOICE = define("BILLING_NO_INVOICE", "channelsync", "No invoice to bill was found for the requested id")
+
+
+class CustomerFailed(ChannelsyncError):
+    """The customer's task fails (after its items are recorded) so on-call sees it, fixes, clears it."""
+
+    code = planning.CONTRACT_DATES
+
+
+class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
+    entity_type = ENTITY
+    op_outcomes: ClassVar[Mapping[str, str]] = {"adjust": POSTED.name, "add": POSTED.name, "charge": POSTED.name,
+                                      "update_addition": outcomes.UPDATED.name}
+    # Adjustments are deltas and charges add money: never twice. An addition create is resolved by
+    # reading the agreement; an addition update sets absolute values.
+    tenant_scoped_ops = frozenset({"adjust", "add", "charge"})
+
+    # -- extract ------------------------------------------------------------------------------------
+    def extract(self, run: RunContext) -> pd.DataFrame:
+        from channelsync.templates.subscription_billing import sources
+
+        options = self.options(run)
+        accounts = sources.accounts(run, options)
+        wanted = sources.requested_invoices(run)
+        frames, invoices = [], []
+        for account in accounts:
+            for invoice in sources.invoices_to_bill(run, account, wanted):
+                invoices.append(invoice)
+                frames.append(sources.lines(run, account, invoice))
+        if wanted and not invoices:
+            raise ChannelsyncError(f"invoice(s) {', '.join(sorted(wanted))} not found on any billed account",
+                                   code=NO_INVOICE)
+        frame = pd.concat(frames, ignore_index=True) if frames else sources.empty_lines()
+        frame = sources.join_state(run, frame, accounts, options)
+        log.info("extract: %d line(s) of %d invoice(s): %s", len(frame), len(invoices),
+                 ", ".join(f"{i.account}/{i.invoice_id}" for i in invoices) or "none")
+        return frame
+
+    def suite(self, run: RunContext) -> Suite:
+        from channelsync.quality.billing import invoice_suite
+
+        return invoice_suite(accepted_currencies=self.options(run).accepted_currencies)
+
+    # -- reconcile ----------------------------------------------------------------------------------
+    def plan(self, run: RunContext, valid: pd.DataFrame) -> PlanSummary:
+        from channelsync.runs.staging import write_frame
+        from channelsync.templates.subscription_billing import sources
+
+        lines_path = write_frame(run.staging / "billing_lines.parquet", valid)
+        services = sources.services(run, self.options(run)) if len(valid) else {}
+        customers = valid.groupby("customer_key", sort=True)
+        items: list[dict[str, Any]] = []
+        partitions: list[str] = []
+        for key, group in customers:
+            first = group.iloc[0]
+            if pd.isna(first["psa_contract_id"]):
+                items.append(_customer_item(str(key), UNMAPPED.name, UNMAPPED_CODE, group))
+            elif not bool(first["sync_enabled"]):
+                items.append(_customer_item(str(key), SKIPPED.name, SYNC_OFF_CODE, group))
+            else:
+                partitions.append(str(key))
+        diff = pd.DataFrame(columns=["source_key", "op", "field", "before", "after"], dtype="string")
+        counts = {"customers": len(partitions), "unmapped": sum(i["outcome"] == UNMAPPED.name for i in items)}
+        if run.preview and partitions:
+            plans = [self._plan_customer(run, valid, key, services) for key in partitions]
+            items += [item for p in plans for item in p.items]
+            diff = pd.DataFrame([d for p in plans for d in p.diff], columns=list(diff.columns)).astype("string")
+            counts.update(_op_counts(p.operations for p in plans))
+        plan = pd.DataFrame({"partition": partitions, "lines_path": lines_path,
+                             "services": sources.services_to_json(services)})
+        return PlanSummary(plan_path=self.stage_plan(run, plan), counts=counts, diff=diff,
+                           items=pd.DataFrame(items) if items else None, partitions=partitions)
+
+    # -- load (one customer) ------------------------------------------------------------------------
+    def apply(self, run: RunContext, plan_path: str, partition: str | None = None) -> LoadSummary:
+        from channelsync.runs.staging import read_frame, write_csv
+
+        plan = self.read_plan(plan_path)
+        keys = [partition] if partition is not None else [str(p) for p in plan["partition"]]
+        from channelsync.templates.subscription_billing import sources
+
+        valid = read_frame(str(plan["lines_path"].iloc[0])) if len(plan) else pd.DataFrame()
+        services = sources.services_from_json(str(plan["services"].iloc[0])) if len(plan) else {}
+        summary = LoadSummary(outcomes=[])
+        failures: list[str] = []
+        for key in keys:
+            customer = self._plan_customer(run, valid, key, services)
+            summary.outcomes += [ItemOutcome(source_key=i["source_key"], outcome=_load_outcome(i["outcome"]),
+                                             error_code=i["error_code"], error_message=i["error_message"])
+                                 for i in customer.items]
+            failures += [i["error_message"] for i in customer.items if i["outcome"] == "failed"]
+            operations = [self._operation(row) for row in customer.operations]
+            loaded = self.load(run, operations, self._contracts(run))
+            summary.outcomes += loaded.outcomes
+            summary.retriable_failures += loaded.retriable_failures
+            safe = "".join(c if c.isalnum() else "_" for c in key)
+            for name, rows in (("margins", customer.margins), ("proration", customer.proration)):
+                if rows:
+                    write_csv(run.staging / "reports" / f"{name}_{safe}.csv", pd.DataFrame(rows))
+            summary.details.setdefault("totals", []).append(customer.totals)
+            mismatched = [p for p in customer.proration if abs(p["difference"]) > 0.01]
+            if mismatched:
+                log.warning("proration check for %s: %d month(s) differ by more than a cent: %s", key,
+                            len(mismatched), mismatched[:3])
+            log.info("customer %s: invoice %.2f, posted %.2f (%d operation(s))", key,
+                     customer.totals.get("invoice_total", 0.0), customer.totals.get("posted_total", 0.0),
+                     len(operations))
+        if failures and not summary.retriable_failures:
+            summary.failed = "; ".join(failures[:3])
+        return summary
+
+    def _operation(self, row: dict[str, Any]) -> Any:
+        return self.operation(key=row["key"], op=row["op"], source_key=row["source_key"],
+                              target_id=row["target_id"], fields=json.loads(row["fields"]),
+                              changed_fields=json.loads(row["changed_fields"]), before=json.loads(row["before"]))
+
+    def _contracts(self, run: RunContext) -> Any:
+        from channelsync.adapters.psa_contracts import contract_adapter
+
+        return contract_adapter(run.integration.psa.system, run.psa_client())
+
+    def _plan_customer(self, run: RunContext, valid: pd.DataFrame, key: str,
+                       services: dict[str, planning.Service]) -> planning.CustomerPlan:
+        from channelsync.templates.subscription_billing import sources
+
+        options = self.options(run)
+        lines = valid[valid["customer_key"] == key]
+        if not set(lines["sku"].astype(str)) <= set(services):
+            services.update(sources.services(run, options))
+        first = lines.iloc[0]
+        adapter = self._contracts(run)
+        contract = sources.contract(adapter, str(first["psa_company_id"]), str(first["psa_contract_id"]))
+        units = sources.units(adapter, contract)
+        return planning.plan_customer(
+            key, list(lines.itertuples(index=False)), psa_system=run.integration.psa.system, contract=contract,
+            units=units, services=services, period=sources.period(lines),
+            usage_skus=sources.usage_skus(run), zero_usage_without_lines=options.zero_usage_without_lines,
+            billing_in_advance=options.billing_in_advance, margin_floor_percent=options.margin_floor_percent,
+        )
+
+
+def _load_outcome(plan_outcome: str) -> str:
+    return PLAN_FAILED.name if plan_outcome == "failed" else PLAN_WARNING.name
+
+
+def _customer_item(key: str, outcome: str, code: str, group: pd.DataFrame) -> dict[str, Any]:
+    from channelsync.errors import CATALOG
+
+    first = group.iloc[0]
+    total = float(group["price_total"].sum())
+    message = (f"{CATALOG[code].summary} — {first['customer_name']} ({first['customer_id']} on "
+               f"{first['distributor']} {first['account']}): {len(group)} line(s), total {total:.2f}")
+    return {"entity_type": ENTITY, "source_key": key, "psa_id": None, "outcome": outcome, "error_code": code,
+            "error_message": message, "changed_fields": []}
+
+
+def _op_counts(operations: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for ops in operations:
+        for op in ops:
+            counts[op["op"]] = counts.get(op["op"], 0) + 1
+    return counts

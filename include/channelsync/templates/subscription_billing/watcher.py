@@ -1,0 +1,48 @@
+"""The invoice watcher: a light poll of each billed account's invoice list that announces the invoices
+not yet announced, as one Asset event whose extra lists them; subscription_billing is scheduled on that
+Asset (``templates/watchers.py`` builds the DAG). It polls, it does not guess dates: Pax8 publishes on the
+5th, Crayon when the month's statement closes, and either may be late.
+
+Announced invoices are remembered in the cross-reference (entity ``invoice``), so an invoice is announced
+once; a new integration announces only each account's latest invoice, not its whole history. Billing
+an invoice twice is harmless anyway (every posting is keyed by its invoice and line in the ledger).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from channelsync.runs.context import RunContext
+
+log = logging.getLogger(__name__)
+ENTITY = "invoice"
+
+
+def new_invoices(run: RunContext) -> list[dict[str, Any]]:
+    from channelsync.state import repository
+    from channelsync.templates.subscription_billing import sources
+    from channelsync.templates.subscription_billing.options import SubscriptionBillingOptions
+
+    assert isinstance(run.options, SubscriptionBillingOptions)
+    announced = {key for key, _psa, _fp in repository.load_xref(run.state_url, integration=run.integration.name,
+                                                                 entity_type=ENTITY)}
+    found: list[dict[str, Any]] = []
+    for account in sources.accounts(run, run.options):
+        invoices = sorted(sources.invoices_to_bill_all(run, account), key=lambda i: (i.period_end, i.invoice_id))
+        prefix = f"{account.distributor}:{account.account}:"
+        fresh = [i for i in invoices if f"{prefix}{i.invoice_id}" not in announced]
+        if not any(key.startswith(prefix) for key in announced):
+            fresh = fresh[-1:]  # first look at this account: its latest invoice, not its history
+        found += [{"distributor": account.distributor, "account": account.account, "invoice_id": i.invoice_id,
+                   "period_start": i.period_start.isoformat(), "period_end": i.period_end.isoformat()}
+                  for i in fresh]
+    if found:
+        repository.save_xrefs(run.state_url, integration=run.integration.name, xrefs=[
+            {"psa_system": run.integration.psa.system, "entity_type": ENTITY,
+             "source_key": f"{i['distributor']}:{i['account']}:{i['invoice_id']}", "psa_id": "announced",
+             "fingerprint": run.run_key} for i in found])
+    log.info("watcher: %d new invoice(s): %s", len(found),
+             ", ".join(f"{i['account']}/{i['invoice_id']}" for i in found) or "none")
+    return found
