@@ -151,9 +151,12 @@ def build_watcher_dag(integration: IntegrationConfig, template_name: str, templa
     spec = TEMPLATES[template_name]
     if spec.watcher is None:
         return None
+    from channelsync.imports import load_object
+
     options = dict(template.options)
     asset = watcher_asset(integration, spec)
-    schedule = getattr(spec.options_model.model_validate(options), "watch_schedule", "0 * * * *")
+    watcher = load_object(spec.watcher)()
+    schedule = watcher.schedule(spec.options_model.model_validate(options))
     with DAG(
         dag_id=f"{dag_id_for(integration.name, template_name)}__watcher",
         description=f"{integration.name}: announces new work for {template_name}",
@@ -166,10 +169,7 @@ def build_watcher_dag(integration: IntegrationConfig, template_name: str, templa
         def watch() -> list[dict[str, Any]]:
             from airflow.sdk.exceptions import AirflowSkipException
 
-            from channelsync.imports import load_object
-
-            assert spec.watcher is not None
-            found = load_object(spec.watcher)(_run_context(spec, integration, options))
+            found = watcher.poll(_run_context(spec, integration, options))
             if not found:
                 raise AirflowSkipException("nothing new")
             get_current_context()["outlet_events"][asset].extra = {"invoices": found}

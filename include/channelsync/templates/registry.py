@@ -29,8 +29,9 @@ class TemplateSpec:
     partitioned: bool = False
     # The template's own DAG params (name → airflow.sdk.Param keyword arguments), e.g. the invoice to bill
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # "module:function" of a light watcher: a DAG of its own polls the source and emits an Asset event per
-    # new piece of work (an invoice); the template's DAG is scheduled on that Asset (templates/watchers.py)
+    # "module:Class" of a light watcher (``schedule(options)``, ``poll(run)``): a DAG of its own polls the
+    # source and emits an Asset event listing new work (invoices); the template's DAG is scheduled on that
+    # Asset (dag_builder.build_watcher_dag)
     watcher: str | None = None
 
 
@@ -81,7 +82,7 @@ TEMPLATES: dict[str, TemplateSpec] = {
             params={"invoice_id": {"default": "", "type": "string",
                                    "description": "Bill this invoice (id, or several separated by commas) "
                                                   "instead of the watcher's; empty: the triggering one"}},
-            watcher="channelsync.templates.subscription_billing.watcher:new_invoices",
+            watcher="channelsync.templates.subscription_billing.watcher:InvoiceWatcher",
         ),
     )
 }

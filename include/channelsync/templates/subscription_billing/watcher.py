@@ -1,6 +1,6 @@
 """The invoice watcher: a light poll of each billed account's invoice list that announces the invoices
 not yet announced, as one Asset event whose extra lists them; subscription_billing is scheduled on that
-Asset (``templates/watchers.py`` builds the DAG). It polls, it does not guess dates: Pax8 publishes on the
+Asset (``dag_builder.build_watcher_dag`` builds the DAG). It polls, it does not guess dates: Pax8 publishes on the
 5th, Crayon when the month's statement closes, and either may be late.
 
 Announced invoices are remembered in the cross-reference (entity ``invoice``), so an invoice is announced
@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from channelsync.templates.subscription_billing.options import SubscriptionBillingOptions
+
 if TYPE_CHECKING:
     from channelsync.runs.context import RunContext
 
@@ -20,10 +22,19 @@ log = logging.getLogger(__name__)
 ENTITY = "invoice"
 
 
+class InvoiceWatcher:
+    """What ``TemplateSpec.watcher`` names: when to poll, and the poll. Light: imported at parse time."""
+
+    def schedule(self, options: SubscriptionBillingOptions) -> str:
+        return options.watch_schedule
+
+    def poll(self, run: RunContext) -> list[dict[str, Any]]:
+        return new_invoices(run)
+
+
 def new_invoices(run: RunContext) -> list[dict[str, Any]]:
     from channelsync.state import repository
     from channelsync.templates.subscription_billing import sources
-    from channelsync.templates.subscription_billing.options import SubscriptionBillingOptions
 
     assert isinstance(run.options, SubscriptionBillingOptions)
     announced = {key for key, _psa, _fp in repository.load_xref(run.state_url, integration=run.integration.name,
