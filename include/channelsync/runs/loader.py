@@ -151,7 +151,9 @@ class _Session:
         by = f"{claim.integration} (run {claim.run_id})"
         if op.op == "create" and claim.target_id is not None:
             # Someone else made it (another integration on this tenant): link to it, write nothing.
-            self.ledger.link([self._xref(op, claim.target_id)])
+            xref = self._xref(op, claim.target_id)
+            if xref is not None:
+                self.ledger.link([xref])
             return ItemOutcome(op.source_key, outcomes.LINKED.name, claim.target_id, [],
                                warnings=[f"created by {by}; linked, not created again"])
         return ItemOutcome(op.source_key, outcomes.UNCHANGED.name, claim.target_id, [],
@@ -210,7 +212,11 @@ class _Session:
             log.warning("%s %s: answer lost; sending the same absolute values once more", op.op, op.source_key)
             return self.executor.execute(op)
 
-    def _xref(self, op: Operation, target_id: str) -> dict[str, Any]:
+    def _xref(self, op: Operation, target_id: str) -> dict[str, Any] | None:
+        """The cross-reference an applied operation leaves, unless the executor keeps none (a posting
+        is found again through the ledger, not through a source ↔ target pair)."""
+        if not getattr(self.executor, "records_xref", True):
+            return None
         return {"psa_system": self.ledger.target.system, "entity_type": self.executor.entity_type,
                 "source_key": op.source_key, "psa_id": target_id, "fingerprint": op.fingerprint}
 

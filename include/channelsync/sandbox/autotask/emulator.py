@@ -14,9 +14,10 @@ from urllib.parse import quote
 
 from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.autotask import handlers
+from channelsync.sandbox.autotask.contracts import seed_contract
 from channelsync.sandbox.autotask.limits import Limits
 from channelsync.sandbox.autotask.metadata import CHILDREN, ROOT_OPS
-from channelsync.sandbox.autotask.rules import Writer
+from channelsync.sandbox.autotask.rules import EntityError, Writer
 from channelsync.sandbox.autotask.seed import seed
 from channelsync.sandbox.concurrency import take_injected_latency
 from channelsync.sandbox.framework import Emulator, SandboxRequest, SandboxResponse, json_response
@@ -67,7 +68,8 @@ class AutotaskEmulator(Emulator):
 
     def control(self, request: SandboxRequest) -> SandboxResponse:
         """``/_sandbox/autotask/limits`` (GET/POST), ``/_sandbox/autotask/user`` ({"locked": bool}),
-        ``/_sandbox/autotask/products/bulk`` ({"count": n}: add generated products, for benchmarks)."""
+        ``/_sandbox/autotask/products/bulk`` ({"count": n}: add generated products, for benchmarks),
+        ``/_sandbox/autotask/contracts`` (POST: a contract with services and units, see ``contracts.py``)."""
         path = request.path.strip("/").lower()
         body = request.json() if request.method == "POST" else None
         if path == "limits":
@@ -83,6 +85,11 @@ class AutotaskEmulator(Emulator):
             if isinstance(body, dict) and "locked" in body:
                 self.locked = bool(body["locked"])
             return json_response(200, {"locked": self.locked})
+        if path == "contracts" and request.method == "POST":
+            try:
+                return json_response(200, seed_contract(self.writer, body))
+            except EntityError as exc:
+                return json_response(400, {"error": str(exc)})
         if path == "products/bulk" and isinstance(body, dict):
             created = handlers.bulk_products(self, int(body.get("count", 0)))
             return json_response(200, {"created": created, "total": len(self.store.table("Products"))})

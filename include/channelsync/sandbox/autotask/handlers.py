@@ -192,6 +192,8 @@ def _delete(emu: AutotaskEmulator, entity: str, key: int, parent: tuple[str, int
     row = table.get(key)
     if row is None or (parent is not None and row.get(parent[0]) != parent[1]):
         return _errors(DELETE_REFUSED)
+    if entity == "ContractCharges" and row.get("isBilled"):
+        return _errors("This charge has been billed and can no longer be deleted.")  # wording assumed
     table.delete(key)
     if entity == "ServiceBundles":
         links = emu.store.table("ServiceBundleServices")

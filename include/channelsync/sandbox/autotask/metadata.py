@@ -29,6 +29,7 @@ ROOT_OPS: dict[str, frozenset[str]] = {
     "ContractServices": frozenset({Q, G}),
     "ContractServiceUnits": frozenset({Q, G}),
     "ContractServiceAdjustments": frozenset({C}),
+    "ContractCharges": frozenset({Q, G}),  # written through Contracts/{id}/Charges only
     "BillingCodes": frozenset({Q, G}),
     "PurchaseOrders": frozenset({Q, G, C, U}),
     "PurchaseOrderItems": frozenset({Q, G}),
@@ -54,6 +55,7 @@ CHILDREN: dict[tuple[str, str], ChildUrl] = {
     ("Contracts", "Services"): ChildUrl("ContractServices", "contractID", frozenset({"list", G, C, U})),
     ("Contracts", "ServiceAdjustments"): ChildUrl("ContractServiceAdjustments", "contractID", frozenset({C})),
     ("Contracts", "ServiceUnits"): ChildUrl("ContractServiceUnits", "contractID", frozenset({"list", G})),
+    ("Contracts", "Charges"): ChildUrl("ContractCharges", "contractID", frozenset({"list", G, C, U, D})),
     ("PurchaseOrders", "Items"): ChildUrl("PurchaseOrderItems", "orderID", frozenset({"list", G, C, U})),
     ("PurchaseOrderItems", "Receiving"): ChildUrl(
         "PurchaseOrderItemReceiving", "purchaseOrderItemID", frozenset({"list", G, C})
@@ -84,6 +86,9 @@ CONTRACT_STATUS = {"Inactive": 0, "Active": 1}
 PO_STATUS = {"New": 1, "Submitted": 2, "Received Partial": 3, "Received Full": 4, "Cancelled": 5}
 PERIOD_TYPE = {"One-Time": 1, "Monthly": 2, "Quarterly": 3, "Semi-Annual": 4, "Yearly": 5}  # assumption
 BILLING_TYPE = {"Standard": 1, "Per Contact": 2, "Per Asset": 3}  # assumption
+# ContractCharges.chargeType (SOAP ContractCost.CostType): the labels and numbers are assumptions; clients
+# read the picklist.
+CHARGE_TYPE = {"Operational": 1, "Capitalized": 2}
 # Six allocation-code categories are documented; their numbers are assumptions.
 USE_TYPE = {"Work Type": 1, "Material": 2, "Internal Time": 3, "Expense Category": 4,
             "Recurring Contract Service": 5, "Milestone": 6}
@@ -107,6 +112,7 @@ PICKLISTS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("Services", "periodType"): picklist(*((v, k) for k, v in PERIOD_TYPE.items()), default=2),
     ("ServiceBundles", "periodType"): picklist(*((v, k) for k, v in PERIOD_TYPE.items()), default=2),
     ("BillingCodes", "useType"): picklist(*((v, k) for k, v in USE_TYPE.items())),
+    ("ContractCharges", "chargeType"): picklist(*((v, k) for k, v in CHARGE_TYPE.items()), default=1),
 }
 
 
@@ -170,6 +176,18 @@ FIELD_RULES: dict[str, dict[str, Rule]] = {
         effectiveDate=R, unitChange=R,
     ),
     "ContractServiceUnits": {},
+    # ContractCharges: SOAP ContractCost metadata (required ContractID, Name 100, DatePurchased, CostType,
+    # UnitQuantity; Description 2000, the PO numbers 50; Status, Billed and the amounts read-only). ``notes``
+    # is REST-only: its length is not in our sources (8000 reported, an assumption). contractID comes from
+    # the parent URL (Contracts/{id}/Charges), the only way to write a charge.
+    "ContractCharges": _rules(
+        contractID=Rule(read_only=True, reference="Contract"), name=Rule(100, True), datePurchased=R,
+        chargeType=R, unitQuantity=R, description=Rule(2000), purchaseOrderNumber=Rule(50),
+        internalPurchaseOrderNumber=Rule(50), productID=Rule(reference="Product"),
+        billingCodeID=Rule(reference="BillingCode"), billableAmount=RO, extendedCost=RO, isBilled=RO, status=RO,
+        statusLastModifiedBy=RO, statusLastModifiedDate=RO, createDate=RO, creatorResourceID=RO,
+        internalCurrencyBillableAmount=RO, internalCurrencyUnitPrice=RO,
+    ),
     "BillingCodes": _rules(name=Rule(200), description=Rule(500), externalNumber=Rule(100)),
     "PurchaseOrders": _rules(
         vendorID=Rule(required=True, reference="Company"), status=R, shipToName=Rule(100, True),

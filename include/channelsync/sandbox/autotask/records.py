@@ -78,6 +78,28 @@ def add_contract_service(
     return contract_service
 
 
+def extend_units(store: RecordStore, contract: dict[str, Any]) -> None:
+    """A contract whose end date moved later (a renewal): its services get unit periods up to the new end,
+    continuing each service's last units and prices. ASSUMPTION: the real API's timing of generating
+    future ContractServiceUnits is not in our sources; without them a later adjustment would change nothing."""
+    table = store.table("ContractServiceUnits")
+    new_end = to_date(contract["endDate"])
+    with table.lock:
+        rows = [r for r in table.rows() if r["contractID"] == contract["id"]]
+        last_rows: dict[Any, dict[str, Any]] = {}
+        for row in rows:
+            kept = last_rows.get(row["contractServiceID"])
+            if kept is None or to_date(row["endDate"]) > to_date(kept["endDate"]):
+                last_rows[row["contractServiceID"]] = row
+        for last in last_rows.values():
+            following = to_date(last["endDate"]) + timedelta(days=1)
+            for start, end in _months(following, new_end):
+                tail = dict(last)
+                tail.pop("id")
+                tail.update(startDate=iso_day(start), endDate=iso_day(end), approveAndPostDate=None)
+                table.insert(tail)
+
+
 def apply_adjustment(
     store: RecordStore, contract_service: dict[str, Any], *, effective: date, unit_change: int,
     unit_price: float | None, unit_cost: float | None,

@@ -169,13 +169,18 @@ class Writer:
 # ---- entity rules --------------------------------------------------------------------------------------
 
 def _service_name_unique(writer: Writer, record: dict[str, Any], current: dict[str, Any] | None) -> None:
+    """Service names are unique (case-insensitively, as SQL Server's default collation compares). The text is
+    Autotask's as PRISM Connect's manual quotes it (its troubleshooting table: "Violation of UNIQUE KEY
+    constraint 'IX_service'. Cannot insert duplicate key in object 'dbo.Service'. The duplicate key value is
+    (…). Error updating database for new entity records."); that the key value is the name alone is an
+    assumption (the manual masks it)."""
     name = str(record.get("name") or "").lower()
     for row in writer.store.table("Services").rows():
         if row is not current and str(row.get("name") or "").lower() == name:
             raise EntityError(
                 "Violation of UNIQUE KEY constraint 'IX_service'. Cannot insert duplicate key in object "
-                f"'dbo.service'. The duplicate key value is ({record.get('name')}).\r\n"
-                "The statement has been terminated."
+                f"'dbo.Service'. The duplicate key value is ({record.get('name')}). "
+                "Error updating database for new entity records."
             )
 
 
@@ -231,6 +236,12 @@ def _product_vendor_default(writer: Writer, record: dict[str, Any], previous: di
     was_default = previous.get("isDefault") and previous.get("isActive", True)
     if was_default and product.get("defaultVendorID") == previous.get("vendorID"):
         products.update(record["productID"], {"defaultVendorID": None})
+
+
+def _contract_renewed(writer: Writer, record: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    if previous is not None and record.get("endDate") and previous.get("endDate") and \
+            records.to_date(record["endDate"]) > records.to_date(previous["endDate"]):
+        records.extend_units(writer.store, record)
 
 
 def _contract_dates(writer: Writer, record: dict[str, Any], _current: dict[str, Any] | None = None) -> None:
@@ -289,6 +300,25 @@ def _create_adjustment(writer: Writer, record: dict[str, Any]) -> int:
     record["contractServiceID"] = contract_service["id"]
     writer.store.table("ContractServiceAdjustments").insert(record)
     return int(record["id"])
+
+
+def _charge_amounts(writer: Writer, record: dict[str, Any], current: dict[str, Any] | None = None) -> None:
+    """ContractCharges: the server-owned amounts and stamps. A billed charge (approved and posted) can no
+    longer be changed (SOAP ContractCost: updatable and deletable only while not billed); the wording of
+    the refusal is assumed."""
+    if current is not None and current.get("isBilled"):
+        raise EntityError("This charge has been billed and can no longer be changed.")
+    quantity = float(record.get("unitQuantity") or 0)
+    price, cost = float(record.get("unitPrice") or 0), float(record.get("unitCost") or 0)
+    billable = bool(record.get("isBillableToCompany"))
+    record["billableAmount"] = record["internalCurrencyBillableAmount"] = records.money(
+        quantity * price if billable else 0)
+    record["extendedCost"] = records.money(quantity * cost)
+    record["internalCurrencyUnitPrice"] = records.money(price)
+    if current is None:
+        from channelsync.sandbox.autotask.seed import OWNER_RESOURCE_ID
+
+        record.update(isBilled=False, createDate=writer.stamp(), creatorResourceID=OWNER_RESOURCE_ID)
 
 
 def _po_status(writer: Writer, record: dict[str, Any], current: dict[str, Any] | None = None) -> None:
@@ -367,14 +397,18 @@ Hook = Callable[[Writer, dict[str, Any]], None]
 CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
     "Services": {"isActive": True}, "ServiceBundles": {"isActive": True}, "Products": {"billingType": 1},
     "InventoryItems": {"quantityOnHand": 0}, "Contracts": {"userDefinedFields": []},
+    # ASSUMPTION: a charge is billable unless told otherwise (the UI's default; not in our sources).
+    "ContractCharges": {"isBillableToCompany": True},
 }
 BEFORE_CREATE: dict[str, Callable[[Writer, dict[str, Any]], None]] = {
     "Services": _service_stamps, "ServiceBundles": _service_stamps, "ProductVendors": _vendor_company,
     "Contracts": _contract_dates, "PurchaseOrders": _po_status, "PurchaseOrderItems": _po_item_create,
+    "ContractCharges": _charge_amounts,
 }
 BEFORE_UPDATE: dict[str, Callable[[Writer, dict[str, Any], dict[str, Any]], None]] = {
     "Services": _service_stamps, "ServiceBundles": _service_stamps, "ProductVendors": _vendor_company,
     "Contracts": _contract_dates, "PurchaseOrders": _po_status, "PurchaseOrderItems": _po_item_update,
+    "ContractCharges": _charge_amounts,
 }
 CREATE_OVERRIDE: dict[str, Callable[[Writer, dict[str, Any]], int]] = {
     "ContractServices": _create_contract_service, "ContractServiceAdjustments": _create_adjustment,
@@ -385,7 +419,7 @@ UNIQUE: dict[str, Callable[[Writer, dict[str, Any], dict[str, Any] | None], None
     "InventoryItems": _inventory_item_unique,
 }
 AFTER_WRITE: dict[str, Callable[[Writer, dict[str, Any], dict[str, Any] | None], None]] = {
-    "ProductVendors": _product_vendor_default,
+    "ProductVendors": _product_vendor_default, "Contracts": _contract_renewed,
 }
 FROZEN_AFTER_CREATE: dict[str, tuple[str, ...]] = {
     "Contracts": ("companyID", "contractType"), "PurchaseOrders": ("vendorID",),

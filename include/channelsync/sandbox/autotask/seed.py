@@ -5,7 +5,8 @@
 - Products "made by hand" from ``world.hand_made_psa_products`` (MPN in ``manufacturerProductName``,
   the swagger's field for the manufacturer part number; no channelsync link), half of them with a
   TD SYNNEX ProductVendor row.
-- A Recurring Service contract (type 7) per customer, with a hand-made service and its units;
+- A Recurring Service contract (type 7) per customer, with a hand-made service and its units (the
+  first one also carries a person's one-off ContractCharge, already billed);
   billing codes, inventory locations, shipping types, a UDF definition, a service bundle, two POs.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from channelsync.sandbox.autotask import records
 from channelsync.sandbox.autotask.metadata import (
+    CHARGE_TYPE,
     COMPANY_TYPE,
     CONTRACT_TYPE,
     PERIOD_TYPE,
@@ -127,6 +129,7 @@ def seed(store: RecordStore, world: World, now: datetime) -> None:
     }))
 
     contracts = store.table("Contracts")
+    charged = False
     for customer_index, company_id in customer_company.items():
         customer = world.customers[customer_index]
         contract = contracts.insert(records.new("Contracts", {
@@ -137,6 +140,15 @@ def seed(store: RecordStore, world: World, now: datetime) -> None:
             "userDefinedFields": [],
         }))
         records.add_contract_service(store, contract, managed, units=5 + customer_index % 20, effective=CONTRACT_START)
+        if not charged:  # a person's one-off charge, already billed (channelsync must leave it alone)
+            charged = True
+            store.table("ContractCharges").insert(records.new("ContractCharges", {
+                "contractID": contract["id"], "name": "Onboarding fee", "description": "Initial setup",
+                "datePurchased": iso(date(2025, 1, 15)), "unitQuantity": 1.0, "unitPrice": 250.0, "unitCost": 0.0,
+                "chargeType": CHARGE_TYPE["Operational"], "isBillableToCompany": True, "isBilled": True,
+                "billableAmount": 250.0, "internalCurrencyBillableAmount": 250.0, "internalCurrencyUnitPrice": 250.0,
+                "extendedCost": 0.0, "createDate": stamp, "creatorResourceID": OWNER_RESOURCE_ID,
+            }))
         if customer_index % 4 == 0:  # some customers also have a T&M contract, which billing must skip
             contracts.insert(records.new("Contracts", {
                 "companyID": company_id, "contractName": f"{customer.name} - Time & Materials",

@@ -13,7 +13,8 @@ Under the ``/connectwise`` prefix:
 
 Control: ``POST /_sandbox/connectwise/limits {"requests_per_second": n, "retry_after": s}``;
 ``POST /_sandbox/connectwise/security {"deny": ["POST procurement/catalog", …]}`` (403 Security);
-``POST /_sandbox/connectwise/catalog/bulk {"count": n}`` tops the catalog up (benchmarks).
+``POST /_sandbox/connectwise/catalog/bulk {"count": n}`` tops the catalog up (benchmarks);
+``POST /_sandbox/connectwise/agreements`` gives a company an agreement with additions (``agreements.py``).
 """
 
 from __future__ import annotations

@@ -168,17 +168,23 @@ class ResourceHandlers:
         return self.store.table(spec.parent_table).get(int(request.params["parentId"]))
 
     def _create(self, spec: models.ResourceSpec, request: SandboxRequest) -> SandboxResponse:
+        row = self.insert_record(spec, self._json(request), self._parent(spec, request))
+        location = models.href(request.base_url, spec.path, row["id"])
+        return json_response(201, row, {"Location": location})
+
+    def insert_record(self, spec: models.ResourceSpec, body: Any, parent: dict[str, Any] | None = None
+                      ) -> dict[str, Any]:
+        """A POST's work: validate, apply the server rules, insert (also used by the seeding controls)."""
         table = self.store.table(spec.table)
         with table.lock:  # unique checks and insert as one step
-            record = self.writer.build(spec, self._json(request))
+            record = self.writer.build(spec, body)
             now = self.context.clock.now()
-            rules.apply(spec.table, record, self.store, now, creating=True, parent=self._parent(spec, request))
+            rules.apply(spec.table, record, self.store, now, creating=True, parent=parent)
             rules.info(record, now)
             row = table.insert({"id": table.next_id(), **record})
             self._index_row(spec.table, row)
         self._after_write(spec, row)
-        location = models.href(request.base_url, spec.path, row["id"])
-        return json_response(201, row, {"Location": location})
+        return row
 
     def _replace(self, spec: models.ResourceSpec, request: SandboxRequest, row: dict[str, Any],
                  record: dict[str, Any]) -> SandboxResponse:
@@ -242,6 +248,13 @@ class ResourceHandlers:
             if request.method == "POST":
                 self.denied = {str(rule) for rule in (body or {}).get("deny", [])}
             return json_response(200, {"deny": sorted(self.denied)})
+        if path == "agreements" and request.method == "POST":
+            from channelsync.sandbox.connectwise.agreements import seed_agreement
+
+            try:
+                return json_response(200, seed_agreement(self, body))
+            except CwError as exc:
+                return exc.response()
         if path == "catalog/bulk" and request.method == "POST":
             count = int((body or {}).get("count", 0))
             total = seed.bulk_catalog_items(self.store, self.context.world, count, self.context.clock.now(),

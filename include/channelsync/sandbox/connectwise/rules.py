@@ -8,7 +8,8 @@
 - PO line items: ``lineNumber``, ``purchaseOrderId`` / ``purchaseOrderNumber``, ``unitCost`` and
   ``vendorSku`` default from the catalog item, ``extCost``; the PO's ``subTotal`` / ``total`` follow;
 - agreement additions: ``agreementId``, price / cost / description default from the catalog item,
-  ``extPrice`` / ``extCost`` / ``margin``, ``agreementStatus`` (cancelled addition → Cancelled).
+  ``extPrice`` / ``extCost`` / ``margin``, ``agreementStatus`` (cancelled addition → Cancelled); the
+  effective date inside the agreement's dates, the cancelled date not before it (400 otherwise).
 ASSUMPTION: CW adds line items to a PO of any open status; a closed PO refuses them (400).
 """
 
@@ -104,6 +105,7 @@ def _addition(record: dict[str, Any], store: RecordStore, agreement: dict[str, A
     record.setdefault("description", product.get("description"))
     record.setdefault("uom", "Each")
     record.setdefault("effectiveDate", agreement.get("startDate") or stamp(now))
+    _addition_dates(record, agreement)
     quantity = float(record.get("quantity") or 0)
     record["extPrice"] = round(quantity * float(record["unitPrice"]), 2)
     record["extCost"] = round(quantity * float(record["unitCost"]), 2)
@@ -113,3 +115,27 @@ def _addition(record: dict[str, Any], store: RecordStore, agreement: dict[str, A
         record["agreementStatus"] = "Cancelled"
     else:
         record["agreementStatus"] = agreement_status(agreement, now)
+
+
+def _addition_dates(record: dict[str, Any], agreement: dict[str, Any]) -> None:
+    """An addition bills inside its agreement: the effective date may not be before the agreement's start
+    nor after its end (when it has one), and a cancelled date may not be before the effective date.
+    ASSUMPTION: ConnectWise's rule and its wording are not in our sources; the emulator answers 400
+    InvalidObject with an inner InvalidValue error on the date field."""
+    effective = str(record["effectiveDate"])[:10]
+    start = str(agreement.get("startDate") or "")[:10]
+    end = None if agreement.get("noEndingDateFlag") else (str(agreement.get("endDate") or "")[:10] or None)
+    problems = []
+    if start and effective < start:
+        problems.append(field_error("InvalidValue", f"The effective date {effective} is before the agreement's "
+                                    f"start date {start}.", "addition", "effectiveDate"))
+    if end and effective > end:
+        problems.append(field_error("InvalidValue", f"The effective date {effective} is after the agreement's "
+                                    f"end date {end}.", "addition", "effectiveDate"))
+    cancelled = str(record.get("cancelledDate") or "")[:10]
+    if cancelled and cancelled < effective:
+        problems.append(field_error("InvalidValue", f"The cancelled date {cancelled} is before the effective "
+                                    f"date {effective}.", "addition", "cancelledDate"))
+    if problems:
+        raise invalid_object("addition", problems)
+

@@ -124,7 +124,7 @@ def plan_customer(
         _reports(plan, timeline, lines, margin_floor_percent)
         posted += sum(p["implied"] for p in plan.proration if p["sku"] == timeline.sku)
     for charge in charges:
-        _charge(plan, customer, contract, charge)
+        _charge(plan, customer, contract, charge, services.get(charge.sku))
         posted += round(charge.quantity * charge.unit_price, 2)
     plan.totals["posted_total"] = round(posted, 2)
     plan.totals["difference"] = round(plan.totals["invoice_total"] - posted, 2)
@@ -188,24 +188,25 @@ def _connectwise(plan: CustomerPlan, source_key: str, contract: Contract, servic
         end = change.end.isoformat() if change.end else None
         if change.op == "add":
             key = f"billing:add:{contract.psa_id}:{service.psa_id}:{start}:{invoices}"
-            fields: dict[str, Any] = {"agreement_id": contract.psa_id, "product_id": service.psa_id,
-                                      "effective": start, "end": end, "quantity": change.units,
+            fields: dict[str, Any] = {"contract_id": contract.psa_id, "service_id": service.psa_id,
+                                      "start": start, "end": end, "quantity": change.units,
                                       "unit_price": change.unit_price, "unit_cost": change.unit_cost}
             changed, target = ["quantity", "unit_price", "unit_cost", "end"], contract.psa_id
         else:
             key = f"billing:update:{change.record_id}:{json.dumps(change.changes, default=str, sort_keys=True)}"
-            fields = {"agreement_id": contract.psa_id, "addition_id": change.record_id,
-                      **{("end" if k == "end" else k): (v.isoformat() if isinstance(v, date) else v)
-                         for k, v in change.changes.items()}}
+            fields = {"contract_id": contract.psa_id,
+                      **{k: (v.isoformat() if isinstance(v, date) else v) for k, v in change.changes.items()}}
             changed, target = sorted(change.changes), str(change.record_id)
         _operation(plan, key, change.op, f"{source_key}|{start}", target, fields, changed, change.before,
                    timeline.line_keys)
 
 
-def _charge(plan: CustomerPlan, customer: str, contract: Contract, charge: Charge) -> None:
-    fields = {"contract_id": contract.psa_id, "name": charge.name, "sku": charge.sku, "date": charge.on.isoformat(),
-              "quantity": charge.quantity, "unit_price": charge.unit_price, "unit_cost": charge.unit_cost,
-              "line": charge.line_key}
+def _charge(plan: CustomerPlan, customer: str, contract: Contract, charge: Charge, service: Service | None) -> None:
+    # ConnectWise carries a one-off as a one-time addition of the product's catalog item (its service).
+    fields = {"contract_id": contract.psa_id, "service_id": service.psa_id if service else None,
+              "name": charge.name[:100], "on": charge.on.isoformat(), "quantity": charge.quantity,
+              "unit_price": charge.unit_price, "unit_cost": charge.unit_cost,
+              "description": f"{charge.name} ({charge.sku}), invoice line {charge.line_key}"}
     _operation(plan, f"billing:charge:{charge.line_key}", "charge", f"{customer}|{charge.sku}|{charge.line_key}",
                contract.psa_id, fields, ["quantity", "unit_price"], {}, [charge.line_key])
 
