@@ -6,6 +6,7 @@
     channelsync airflow load-settings [--file F] [--sandbox-url URL]
     channelsync sync TEMPLATE --integration NAME [--preview]
     channelsync status [--integration NAME] [--limit N]
+    channelsync mapping list|set|enable|disable|remove|history|suggest|unmapped --integration NAME …
 
 A failure the user can fix (a set-up step not done, a bad file, an unknown name, a server not
 running) ends in ONE line on stderr saying what is wrong and the command that fixes it, exit code 2;
@@ -62,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="recent sync runs")
     status.add_argument("--integration")
     status.add_argument("--limit", type=int, default=20)
+
+    from channelsync.cli.mapping import register as register_mapping
+
+    register_mapping(commands, common)
     return parser
 
 
@@ -129,6 +134,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from channelsync.cli.status import print_status
 
         return print_status(args.integration, args.limit)
+    if args.command == "mapping":
+        from channelsync.cli.mapping import run as run_mapping
+
+        return run_mapping(args)
     raise AssertionError(args.command)
 
 

@@ -138,17 +138,53 @@ class OperationLedger(Base):
 
 
 class CustomerMapping(Base):
+    """A distributor customer (a Crayon customer tenant, a Pax8 company, of one distributor account) →
+    the PSA company and recurring contract (Autotask Recurring Service contract, ConnectWise agreement)
+    its invoice lines post to, and the per-customer sync switch (``state/mappings.py``).
+
+    One row per key: a customer cannot have two mappings in one integration. ``psa_tenant`` (the PSA
+    database, as the ledger names it) lets two integrations on one PSA be checked for customers mapped
+    twice. Every change is recorded in :class:`CustomerMappingAudit` in the same transaction.
+    """
+
     __tablename__ = "customer_mappings"
-    __table_args__ = (UniqueConstraint("integration", "distributor", "customer_key", name="uq_customer_mapping"),)
+    __table_args__ = (
+        UniqueConstraint("integration", "distributor", "account", "customer_id", name="uq_customer_mapping"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     integration: Mapped[str] = mapped_column(String(100))
     distributor: Mapped[str] = mapped_column(String(30))
-    customer_key: Mapped[str] = mapped_column(String(100))  # tenant id / company id at the distributor
-    customer_name: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    account: Mapped[str] = mapped_column(String(100))  # Crayon organization id, Pax8 partner (connection)
+    customer_id: Mapped[str] = mapped_column(String(100))  # Crayon customer tenant id / Pax8 company id
+    customer_name: Mapped[str | None] = mapped_column(String(250), nullable=True)  # as last seen
     psa_company_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     psa_contract_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    psa_tenant: Mapped[str | None] = mapped_column(String(150), nullable=True)  # e.g. "autotask:<ci>"
     sync_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CustomerMappingAudit(Base):
+    """One row per change of a customer mapping: who, when, the action and the row before / after
+    (``None`` before a creation and after a removal). Kept when the mapping is removed."""
+
+    __tablename__ = "customer_mapping_audit"
+    __table_args__ = (
+        Index("ix_customer_mapping_audit_key", "integration", "distributor", "account", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    integration: Mapped[str] = mapped_column(String(100))
+    distributor: Mapped[str] = mapped_column(String(30))
+    account: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20))  # create | update | enable | disable | rename | remove
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class CategoryMapping(Base):

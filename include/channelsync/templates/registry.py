@@ -12,6 +12,7 @@ from channelsync.templates.catalog_sync.options import CatalogSyncOptions
 from channelsync.templates.options_common import TemplateOptions
 from channelsync.templates.order_status.options import OrderStatusOptions
 from channelsync.templates.price_availability.options import PriceAvailabilityOptions
+from channelsync.templates.service_catalog_sync.options import ServiceCatalogSyncOptions
 from channelsync.templates.submit_orders.options import SubmitOrdersOptions
 from channelsync.templates.subscription_billing.options import SubscriptionBillingOptions
 
@@ -70,6 +71,14 @@ TEMPLATES: dict[str, TemplateSpec] = {
             steps="channelsync.templates.order_status.steps:OrderStatusSteps",
             options_model=OrderStatusOptions,
             distributors=("tdsynnex",),
+        ),
+        TemplateSpec(
+            name="service_catalog_sync",
+            summary="CSP price list (Crayon / Pax8) → PSA services named PC_<SKU>: created once, prices kept current",
+            default_schedule="30 2 * * *",
+            steps="channelsync.templates.service_catalog_sync.steps:ServiceCatalogSyncSteps",
+            options_model=ServiceCatalogSyncOptions,
+            distributors=(),  # crayon or pax8, whichever the integration configures (options.distributor chooses)
         ),
         TemplateSpec(
             name="subscription_billing",

@@ -28,11 +28,10 @@ JOINED_COLUMNS = ("customer_key", "psa_company_id", "psa_contract_id", "sync_ena
 def accounts(run: RunContext, options: SubscriptionBillingOptions) -> list[CspAccount]:
     from channelsync.adapters.csp_billing import accounts_from_options
 
-    return accounts_from_options(run.integration, [a.model_dump() for a in options.accounts] or None)
-
-
-def client(run: RunContext, account: CspAccount) -> Any:
-    return run.client(account.distributor, account.conn_id)
+    # The run's clients: one per connection per task, so API calls are counted with the stage.
+    configured = [{"distributor": a.distributor, "conn_id": a.conn_id, "account": a.account}
+                  for a in options.accounts]
+    return accounts_from_options(run.integration, configured or None, clients=run.client)
 
 
 def requested_invoices(run: RunContext) -> set[str]:
@@ -47,7 +46,7 @@ def requested_invoices(run: RunContext) -> set[str]:
 def invoices_to_bill_all(run: RunContext, account: CspAccount) -> list[InvoiceRef]:
     from channelsync.adapters.csp_billing import list_invoices
 
-    return list_invoices(client(run, account), account)
+    return list_invoices(account)
 
 
 def invoices_to_bill(run: RunContext, account: CspAccount, wanted: set[str]) -> list[InvoiceRef]:
@@ -60,7 +59,7 @@ def invoices_to_bill(run: RunContext, account: CspAccount, wanted: set[str]) -> 
 def lines(run: RunContext, account: CspAccount, invoice: InvoiceRef) -> pd.DataFrame:
     from channelsync.adapters.csp_billing import invoice_lines
 
-    frame = invoice_lines(client(run, account), account, invoice.invoice_id)
+    frame = invoice_lines(account, invoice.invoice_id)
     frame = frame.copy()
     frame["period_start"] = invoice.period_start.isoformat()
     frame["period_end"] = invoice.period_end.isoformat()
@@ -100,7 +99,7 @@ def join_state(run: RunContext, frame: pd.DataFrame, billed: list[CspAccount],
     known: set[str] = set(options.service_overrides)
     usage: set[str] = set()
     for account in billed:
-        products = price_list(client(run, account), account)
+        products = price_list(account)
         known |= set(products["sku"].dropna().astype(str))
         usage |= set(products.loc[products["usage"].fillna(False).astype(bool), "sku"].dropna().astype(str))
     data["known_product"] = data["sku"].astype(str).isin(known)
