@@ -357,7 +357,7 @@ LINE_BAD: dict[str, list[Any]] = {  # per field kind: values that make a line un
     "date": [None, "2026-13-45", "yesterday", 20261101, "", "2026-11-01 garbage"],
     "text": [None, "", 12, [], {"a": 1}],
     "currency": ["US", "\u20ac\u20ac\u20ac", 840, None],
-    "ratio": [1.5, -0.1],
+    "ratio": [1.5, -1.5],  # a reversal or credit is negative (pair style): only beyond ±1 is unreadable
     "quantity": [1e10],
 }
 CRAYON_KINDS = {"Id": "id", "CustomerTenant": "nested", "Subscription": "nested", "Product": "nested",

@@ -7,8 +7,11 @@ price list and the monthly billing statements with their invoice lines.
 - Paging: ``Page`` (1-based) / ``PageSize``; the ``{totalHits, items}`` envelope (a bare array is also
   accepted) is read until ``totalHits`` or a short page; :class:`PageLoopGuard` stops a server that
   repeats a page.
-- Keys are matched case-insensitively: the spec writes camelCase, older deployments PascalCase; records
-  come out camelCase. Money is parsed as :class:`~decimal.Decimal`.
+- The wire is PascalCase (``AccessToken``, ``Items`` / ``TotalHits``, ``ErrorCode``, ``CustomerTenant``,
+  ``ChargeStartDate`` ...; docs/vendors/crayon.md §2.2) while the published spec writes camelCase: every
+  answer is normalised to camelCase names by :func:`camel` (Newtonsoft's rule, so ``Id`` → ``id``,
+  ``SKUID`` → ``skuid``), so either casing reads the same and records come out camelCase. Request bodies
+  are sent PascalCase, as the official SDK sends them. Money is parsed as :class:`~decimal.Decimal`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -44,7 +48,6 @@ from channelsync.clients.payload import (
     nested,
     parse_json,
     quantity,
-    ratio,
     text,
 )
 from channelsync.errors import ApiError, FatalApiError, RetriableApiError, define, define_transport_codes, redact
@@ -61,8 +64,18 @@ CRAYON_SERVER_ERROR = TRANSPORT_CODES.server_error
 CRAYON_BAD_RESPONSE = define("CRAYON_BAD_RESPONSE", SYSTEM,
                              "Crayon answered with a body that is not the JSON the call returns (refused whole)")
 
+
+def signed_ratio(value: Any) -> str | None:
+    """A billable ratio: a number from -1 to 1 (a reversal or a credit is negative, Microsoft's "pair"
+    style: docs/vendors/microsoft-csp.md §3.1)."""
+    problem = money(value)
+    if problem is None and not -1 <= Decimal(value) <= 1:
+        return f"is {str(value)[:40]}, not between -1 and 1"
+    return problem
+
+
 # What an invoice line (billing record) needs to be billed on: each line is checked on its own, a line
-# that fails is quarantined with the first problem (``check_invoice_lines``).
+# that fails is quarantined with the first problem (``check_invoice_lines``). Names after :func:`camel`.
 INVOICE_LINE_FIELDS = {
     "id": ident,
     "customerTenant": nested("id", ident),
@@ -73,7 +86,7 @@ INVOICE_LINE_FIELDS = {
     "chargeEndDate": iso_date,
     "quantity": quantity,
     "unitPrice": money,
-    "billableRatio": ratio,
+    "billableRatio": signed_ratio,
     "subTotal": money,
     "currency": currency,
 }
@@ -87,10 +100,25 @@ def check_invoice_lines(lines: list[Any]) -> CheckedRecords:
     return check_records(lines, INVOICE_LINE_FIELDS, period=("chargeStartDate", "chargeEndDate"))
 
 
+def camel_name(name: str) -> str:
+    """PascalCase → camelCase as Newtonsoft's camel-case resolver does it: the leading capitals are
+    lower-cased, except the last one of a run that a lower-case letter follows (``Id`` → ``id``,
+    ``TotalHits`` → ``totalHits``, ``SKUID`` → ``skuid``, ``PCToBCRate`` → ``pcToBCRate``). A camelCase
+    name is left as it is."""
+    chars = list(name)
+    for at, char in enumerate(chars):
+        if not char.isupper():
+            break
+        if at > 0 and at + 1 < len(chars) and not chars[at + 1].isupper():
+            break
+        chars[at] = char.lower()
+    return "".join(chars)
+
+
 def camel(data: Any) -> Any:
-    """Lower-case the first letter of every key (PascalCase → camelCase), recursively."""
+    """Every object's property names in camelCase (:func:`camel_name`), recursively."""
     if isinstance(data, dict):
-        return {(k[:1].lower() + k[1:] if isinstance(k, str) else k): camel(v) for k, v in data.items()}
+        return {(camel_name(k) if isinstance(k, str) else k): camel(v) for k, v in data.items()}
     if isinstance(data, list):
         return [camel(v) for v in data]
     return data
@@ -278,7 +306,7 @@ class CrayonClient:
 
     def update_subscription_quantity(self, subscription_id: int, quantity: int) -> dict[str, Any]:
         """``PUT /Subscriptions/{id}``: a seat change (PUT is idempotent: retried on 5xx)."""
-        body = {"id": int(subscription_id), "quantity": int(quantity)}
+        body = {"Id": int(subscription_id), "Quantity": int(quantity)}
         path = f"Subscriptions/{int(subscription_id)}"
         return _camel(json_body(self._call("PUT", path, json=body), system=SYSTEM, code=CRAYON_BAD_RESPONSE), path)
 

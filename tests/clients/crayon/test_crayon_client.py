@@ -8,8 +8,16 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import requests
 
-from channelsync.clients.crayon import CRAYON_AUTH_FAILED, CRAYON_NOT_FOUND, CrayonClient
+from channelsync.clients.crayon import (
+    CRAYON_AUTH_FAILED,
+    CRAYON_NOT_FOUND,
+    CrayonClient,
+    camel,
+    camel_name,
+    check_invoice_lines,
+)
 from channelsync.clients.http import RetryPolicy
 from channelsync.errors import FatalApiError, OutcomeUnknownError, RetriableApiError
 from channelsync.hooks.crayon import CrayonHook
@@ -40,8 +48,9 @@ def test_paging_hidden_with_exact_call_counts(sandbox: SandboxControl, sandbox_s
     assert {t["reference"] for t in tenants} == {c.key for c in world.customers if c.billing_distributor == "crayon"}
     subscriptions = list(client.iter_subscriptions())
     assert len({s["id"] for s in subscriptions}) == len(subscriptions) > 6
-    assert _calls(sandbox, "/CustomerTenants") == -(-len(tenants) // 3) + (len(tenants) % 3 == 0)
-    assert _calls(sandbox, "/Subscriptions") == -(-len(subscriptions) // 3) + (len(subscriptions) % 3 == 0)
+    # TotalHits ends the paging: a last full page needs no empty page after it.
+    assert _calls(sandbox, "/CustomerTenants") == -(-len(tenants) // 3)
+    assert _calls(sandbox, "/Subscriptions") == -(-len(subscriptions) // 3)
     assert _calls(sandbox, "/connect/token") == 1  # cached across every call
 
 
@@ -160,3 +169,40 @@ def test_hook_builds_the_client_from_a_connection(sandbox_server: SandboxServer,
     assert client.base_url.endswith("/crayon/api/v1")
     client.ping()
     assert CrayonHook.conn_type == "crayon" and CrayonHook.default_conn_name == "crayon_default"
+
+
+def test_reads_the_pascal_case_wire_as_camel_case_records(sandbox: SandboxControl,
+                                                         sandbox_server: SandboxServer) -> None:
+    client = make_client(sandbox_server, page_size=50)
+    token = client.auth.token()  # fetched from {"AccessToken": ..., "ExpiresIn": 3600, ...}
+    raw = requests.get(f"{client.base_url}/CustomerTenants", headers={"Authorization": f"Bearer {token}"},
+                       params={"PageSize": 2}, timeout=10).json()
+    assert set(raw) == {"TotalHits", "Items"} and "PublisherCustomerId" in raw["Items"][0]
+    tenants = list(client.iter_customer_tenants())
+    assert len(tenants) == raw["TotalHits"]
+    assert tenants[0]["publisherCustomerId"] == raw["Items"][0]["PublisherCustomerId"]
+    assert tenants[0]["organization"]["id"] == 4401
+
+
+def test_camel_names_follow_newtonsoft() -> None:
+    cases = {"Id": "id", "ID": "id", "TotalHits": "totalHits", "SKUID": "skuid", "URLValue": "urlValue",
+             "PCToBCExchangeRate": "pcToBCExchangeRate", "accessToken": "accessToken", "A": "a", "": "",
+             "Include.PartNumbers": "include.PartNumbers"}
+    assert {name: camel_name(name) for name in cases} == cases
+    assert camel({"Items": [{"CustomerTenant": {"Id": 1}}], "TotalHits": 1}) == {
+        "items": [{"customerTenant": {"id": 1}}], "totalHits": 1}
+
+
+def test_reversals_and_credits_pass_the_line_checks(sandbox: SandboxControl, sandbox_server: SandboxServer) -> None:
+    client = make_client(sandbox_server, page_size=50)
+    sub = next(s for s in client.iter_subscriptions() if s["billingCycle"] == 1 and s["provisionType"] == 1)
+    sandbox.control("crayon", "changes", json={"changes": [
+        {"type": "seat_change", "subscription_id": sub["id"], "day": 9, "quantity": sub["quantity"] + 3},
+        {"type": "credit", "subscription_id": sub["id"], "day": 2, "quantity": 1}]})
+    statement = sandbox.control("crayon", "invoices/publish")["billingStatements"][0]
+    lines = client.get_invoice_lines(statement["Id"])
+    assert any(line["billableRatio"] < 0 for line in lines)  # the reversal and the credit
+    checked = check_invoice_lines(lines)
+    assert not checked.quarantined and len(checked.good) == len(lines)
+    assert check_invoice_lines([{**lines[0], "billableRatio": Decimal("-1.5")}]).quarantined[0].reason == \
+        "billableRatio is -1.5, not between -1 and 1"

@@ -1,17 +1,22 @@
 """Crayon Cloud-iQ Customer API v1 (successor of rhipe PRISM) under ``/crayon/api/v1``.
 
 Faithful to specs/crayon-customer-api-v1.openapi.json and docs/vendors/crayon.md §2.2:
+- Answers are PascalCase, as the live API's (the spec's schemas with their names capitalised; see
+  ``records``): ``{"AccessToken", "ExpiresIn", ...}``, ``{"TotalHits", "Items"}``, ``{"ErrorCode", ...}``.
+- Requests are read as ASP.NET binds them: query parameter names, form field names and JSON property
+  names case-insensitively (``pagesize``, ``PageSize`` and ``PAGESIZE`` are one parameter; a body may
+  say ``quantity`` or ``Quantity``).
 - ``POST /api/v1/connect/token``: Basic auth with the API client id / secret, form
-  ``grant_type=password&username&password&scope=CustomerApi``; ``expiresIn`` 3600 (sandbox clock).
-  Errors as the identity server answers them: 400 ``{"error": "invalid_client" | "invalid_grant" | ...}``.
+  ``grant_type=password&username&password&scope=CustomerApi``; ``ExpiresIn`` 3600 (sandbox clock).
+  A refusal is 400 with the ``Token`` shape and its ``Error`` set (``invalid_client``, ``invalid_grant``,
+  ...) — assumption: the spec's Token schema carries an ``error`` field for exactly that.
 - Every other call needs ``Authorization: Bearer``; a missing, unknown or expired token gets 401 with an
   empty body and ``WWW-Authenticate`` (ASP.NET's JwtBearer behaviour). ``GET /Ping`` is anonymous.
 - Lists take ``Page`` (1-based, default 1) and ``PageSize`` (default 50) and answer the SDK's
-  ``ApiCollection`` envelope ``{"totalHits", "items"}``; the items are the spec's schemas. Assumption:
-  the spec declares bare arrays, but the official SDK (CrayonGroup/crayon-api-sdk) deserialises every
-  list into ``ApiCollection<T> {Items, TotalHits}``, which is what the live API answers.
-- Errors: the SDK's ``Error`` shape ``{errorCode, message, parameters, objectErrors}``.
-- Query parameter names bind case-insensitively (ASP.NET model binding).
+  ``ApiCollection`` envelope ``{"TotalHits", "Items"}``. Assumption: the spec declares bare arrays, but
+  the official SDK (CrayonGroup/crayon-api-sdk) deserialises every list into ``ApiCollection<T> {Items,
+  TotalHits}`` and user code reads ``response['Items']``.
+- Errors: the SDK's ``Error`` shape ``{ErrorCode, Message, Parameters, ObjectErrors}``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 from channelsync.sandbox import demo_credentials
-from channelsync.sandbox.billing import BillingBook, add_months, month_start, usage_amount
+from channelsync.sandbox.billing import BillingBook, add_months, billing_mix, month_start, usage_amount
 from channelsync.sandbox.crayon import records
 from channelsync.sandbox.crayon.control import (
     BadRequest,
@@ -44,10 +49,11 @@ from channelsync.sandbox.framework import (
     SandboxResponse,
     json_response,
 )
-from channelsync.sandbox.world import Customer
+from channelsync.sandbox.world import CloudOffer, Customer
 
 TOKEN_LIFETIME = 3600
 HISTORY_MONTHS = 3  # invoices already published at reset, before the clock's current month
+TOKEN_FIELDS = ("AccessToken", "IdentityToken", "Error", "ExpiresIn", "TokenType", "RefreshToken")
 
 
 class CrayonEmulator(Emulator):
@@ -59,28 +65,29 @@ class CrayonEmulator(Emulator):
         self.tokens: dict[str, datetime] = {}
         self.router = self._routes()
         world = self.context.world
-        self.tenants = self.store.table("customertenants")
-        self.subscriptions = self.store.table("subscriptions", first_id=5_100_001)
-        self.products = self.store.table("agreementproducts", id_field="uniqueId")
-        self.statements = self.store.table("billingstatements", first_id=100_001)
-        self.lines = self.store.table("billingrecords")
-        self.store.table("organizations").insert(dict(records.ORGANIZATION))
+        self.tenants = self.store.table("customertenants", id_field="Id")
+        self.subscriptions = self.store.table("subscriptions", id_field="Id", first_id=5_100_001)
+        self.products = self.store.table("agreementproducts", id_field="UniqueId")
+        self.statements = self.store.table("billingstatements", id_field="Id", first_id=100_001)
+        self.lines = self.store.table("billingrecords", id_field="Id")
+        self.store.table("organizations", id_field="Id").insert(dict(records.ORGANIZATION))
         self.customer_by_tenant: dict[int, str] = {}
-        self.offers = {offer.nce_id: offer for offer in world.offers}
+        self.offers: dict[str, CloudOffer] = {offer.nce_id: offer for offer in world.offers}
         for index, offer in enumerate(world.offers):
             self.products.insert(records.agreement_product_record(index, offer, offer.unit_cost, offer.rrp))
         today = self.context.clock.now().date()
-        self.book = BillingBook(world.offers, style="pair", next_month=_months_back(today, HISTORY_MONTHS),
+        first_month = _months_back(today, HISTORY_MONTHS)
+        self.book = BillingBook(world.offers, style="pair", next_month=first_month,
                                 usage=lambda key, month: usage_amount(world.seed, f"crayon:{key}", month))
         mine = [c for c in world.customers if c.billing_distributor == "crayon"]
         for customer in mine:
             self.add_tenant(customer, 310_000 + customer.index)
         by_index = {c.index: c for c in mine}
-        for seat in world.seat_subscriptions:
-            owner = by_index.get(seat.customer_index)
-            if owner is None:
-                continue
-            sub_id = self.add_subscription(310_000 + owner.index, seat.offer.nce_id, seat.quantity, seat.start,
+        seats = [s for s in world.seat_subscriptions if s.customer_index in by_index]
+        for seat in billing_mix(seats, world.offers, mine, first_month=first_month, renew_month=month_start(today),
+                                seed=world.seed, tag="crayon"):
+            owner = by_index[seat.customer_index]
+            sub_id = self.add_subscription(310_000 + owner.index, seat.offer, seat.quantity, seat.start,
                                            publisher_sub_id=seat.subscription_id)
             self.book.add_existing(str(sub_id), owner.key, seat.offer, seat.quantity, seat.start)
         for _ in range(HISTORY_MONTHS):
@@ -89,15 +96,14 @@ class CrayonEmulator(Emulator):
     def add_tenant(self, customer: Customer, tenant_id: int | None = None) -> dict[str, Any]:
         record = records.tenant_record(tenant_id or self.tenants.next_id(), customer)
         self.tenants.insert(record)
-        self.customer_by_tenant[record["id"]] = customer.key
+        self.customer_by_tenant[record["Id"]] = customer.key
         return record
 
-    def add_subscription(self, tenant_id: int, nce_id: str, quantity: int, start: date,
+    def add_subscription(self, tenant_id: int, offer: CloudOffer, quantity: int, start: date,
                          publisher_sub_id: str, sub_id: int | None = None) -> int:
-        offer = self.offers[nce_id]
-        product = self.products.get(f"{records.AGREEMENT['id']}-{nce_id}") or {}
-        unit = product.get("salesPrice", {}).get("value", float(offer.unit_cost))
-        rrp = product.get("recommendedRetailPrice", {}).get("value", float(offer.rrp))
+        product = self.products.get(records.product_key(offer.nce_id)) or {}
+        unit = product.get("SalesPrice", {}).get("Value", float(offer.unit_cost))
+        rrp = product.get("RecommendedRetailPrice", {}).get("Value", float(offer.rrp))
         sub_id = sub_id or self.subscriptions.next_id()
         created = datetime.combine(start, datetime.min.time())
         self.subscriptions.insert(records.subscription_record(
@@ -150,28 +156,29 @@ class CrayonEmulator(Emulator):
         return self._error(status, f"{status} {reason}", message)
 
     def _error(self, status: int, code: str, message: str, parameters: dict[str, str] | None = None) -> SandboxResponse:
-        return json_response(status, {"errorCode": code, "message": message, "parameters": parameters or {},
-                                      "objectErrors": []})
+        return json_response(status, {"ErrorCode": code, "Message": message, "Parameters": parameters or {},
+                                      "ObjectErrors": []})
 
     # -- auth ----------------------------------------------------------------------------------
     def _token(self, request: SandboxRequest) -> SandboxResponse:
         creds = demo_credentials.CRAYON
         client = _basic(request.headers.get("Authorization"))
         if client != (creds["client_id"], creds["client_secret"]):
-            return json_response(400, {"error": "invalid_client"})
-        form = {k: v[-1] for k, v in request.query.items()} if not request.body else _form(request.text())
+            return _token_error("invalid_client")
+        pairs = {k: v[-1] for k, v in request.query.items()} if not request.body else _form(request.text())
+        form = {key.lower(): value for key, value in pairs.items()}  # form fields bind case-insensitively
         if form.get("grant_type") != "password":
-            return json_response(400, {"error": "unsupported_grant_type"})
+            return _token_error("unsupported_grant_type")
         if not form.get("username") or not form.get("password"):
-            return json_response(400, {"error": "invalid_request"})
+            return _token_error("invalid_request")
         if form.get("scope", "CustomerApi") != "CustomerApi":
-            return json_response(400, {"error": "invalid_scope"})
+            return _token_error("invalid_scope")
         if (form["username"], form["password"]) != (creds["username"], creds["password"]):
-            return json_response(400, {"error": "invalid_grant"})
+            return _token_error("invalid_grant")
         token = secrets.token_urlsafe(32)
         self.tokens[token] = self.context.clock.now() + timedelta(seconds=TOKEN_LIFETIME)
-        return json_response(200, {"accessToken": token, "identityToken": None, "error": None,
-                                    "expiresIn": TOKEN_LIFETIME, "tokenType": "Bearer", "refreshToken": None})
+        return json_response(200, {"AccessToken": token, "IdentityToken": None, "Error": None,
+                                   "ExpiresIn": TOKEN_LIFETIME, "TokenType": "Bearer", "RefreshToken": None})
 
     def _authorized(self, request: SandboxRequest) -> bool:
         header = request.headers.get("Authorization") or ""
@@ -181,13 +188,13 @@ class CrayonEmulator(Emulator):
         return expiry is not None and expiry > self.context.clock.now()
 
     def _ping(self, request: SandboxRequest) -> SandboxResponse:
-        return json_response(200, {"version": "v1", "environment": "Sandbox"})
+        return json_response(200, {"Version": "v1", "Environment": "Sandbox"})
 
     def _me(self, request: SandboxRequest) -> SandboxResponse:
         user = demo_credentials.CRAYON["username"]
-        claims = ["CustomerApi", f"organization:{records.ORGANIZATION['id']}"]
-        return json_response(200, {"userId": "c0ffee00-0000-4000-8000-000000004401", "userName": user,
-                                   "token": None, "claims": claims})
+        claims = ["CustomerApi", f"organization:{records.ORGANIZATION['Id']}"]
+        return json_response(200, {"UserId": "c0ffee00-0000-4000-8000-000000004401", "UserName": user,
+                                   "Token": None, "Claims": claims})
 
     # -- reads ---------------------------------------------------------------------------------
     def _get(self, table: Any) -> Any:
@@ -205,87 +212,87 @@ class CrayonEmulator(Emulator):
             raise BadRequest("Page and PageSize must be at least 1",
                              {"Page" if page < 1 else "PageSize": "The value must be at least 1."})
         start = (page - 1) * size
-        return json_response(200, {"totalHits": len(rows), "items": rows[start:start + size]})
+        return json_response(200, {"TotalHits": len(rows), "Items": rows[start:start + size]})
 
     def _list_organizations(self, request: SandboxRequest) -> SandboxResponse:
-        rows = _search(self.store.table("organizations").rows(), request, ("name",))
+        rows = _search(self.store.table("organizations").rows(), request, ("Name",))
         return self._page(request, rows)
 
     def _list_tenants(self, request: SandboxRequest) -> SandboxResponse:
         rows = self.tenants.rows()
         org = _opt_int(request, "OrganizationId")
         if org is not None:
-            rows = [r for r in rows if r.get("organization", {}).get("id") == org]
-        for name, key in (("Domain", "domain"), ("DomainPrefix", "domainPrefix")):
+            rows = [r for r in rows if r.get("Organization", {}).get("Id") == org]
+        for name in ("Domain", "DomainPrefix"):
             value = request.arg(name, case_insensitive=True)
             if value:
-                rows = [r for r in rows if str(r.get(key, "")).lower() == value.lower()]
-        rows = _search(rows, request, ("name", "domain", "reference"))
-        return self._page(request, sorted(rows, key=lambda r: r["id"]))
+                rows = [r for r in rows if str(r.get(name, "")).lower() == value.lower()]
+        rows = _search(rows, request, ("Name", "Domain", "Reference"))
+        return self._page(request, sorted(rows, key=lambda r: r["Id"]))
 
     def _tenant_detailed(self, request: SandboxRequest) -> SandboxResponse:
         tenant = self.tenants.get(int(request.params["id"]))
         if tenant is None:
             return self._error(404, "404 NotFound", f"No customer tenant with id {request.params['id']}")
-        user = {"userName": f"admin@{tenant['domain']}", "password": None}
-        return json_response(200, {"tenant": tenant, "user": user,
-                                   "profile": {"cultureCode": "en-US", "languageCode": "en"},
-                                   "company": {"organizationRegistrationNumber": None}})
+        user = {"UserName": f"admin@{tenant['Domain']}", "Password": None}
+        return json_response(200, {"Tenant": tenant, "User": user,
+                                   "Profile": {"CultureCode": "en-US", "LanguageCode": "en"},
+                                   "Company": {"OrganizationRegistrationNumber": None}})
 
     def _list_subscriptions(self, request: SandboxRequest) -> SandboxResponse:
         rows = self.subscriptions.rows()
-        for name, path in (("OrganizationId", ("organization", "id")), ("CustomerTenantId", ("customerTenant", "id"))):
+        for name, parent in (("OrganizationId", "Organization"), ("CustomerTenantId", "CustomerTenant")):
             wanted = _opt_int(request, name)
             if wanted is not None:
-                rows = [r for r in rows if r.get(path[0], {}).get(path[1]) == wanted]
+                rows = [r for r in rows if r.get(parent, {}).get("Id") == wanted]
         statuses = _opt_int(request, "Statuses")
         if statuses:  # a flags enum: Active 1, Suspended 2, Deleted 4, ...
-            rows = [r for r in rows if r.get("status", 0) & statuses]
-        rows = _search(rows, request, ("name", "partNumber"))
-        return self._page(request, [records.subscription_summary(r) for r in sorted(rows, key=lambda r: r["id"])])
+            rows = [r for r in rows if r.get("Status", 0) & statuses]
+        rows = _search(rows, request, ("Name", "PartNumber"))
+        return self._page(request, [records.subscription_summary(r) for r in sorted(rows, key=lambda r: r["Id"])])
 
     def _list_products(self, request: SandboxRequest) -> SandboxResponse:
-        rows = [r for r in self.products.rows() if not r["productVariant"].get("deleteDate")]
+        rows = [r for r in self.products.rows() if not r["ProductVariant"].get("DeleteDate")]
         part_numbers = _multi_arg(request, "Include.PartNumbers")
         if part_numbers:
-            rows = [r for r in rows if r["productVariant"]["partNumber"] in part_numbers]
-        rows = _search(rows, request, ("name",))
-        return self._page(request, sorted(rows, key=lambda r: r["priceId"]))
+            rows = [r for r in rows if r["ProductVariant"]["PartNumber"] in part_numbers]
+        rows = _search(rows, request, ("Name",))
+        return self._page(request, sorted(rows, key=lambda r: r["PriceId"]))
 
     def _list_statements(self, request: SandboxRequest) -> SandboxResponse:
         rows = self.statements.rows()
-        for name, key in (("OrganizationId", "organization"), ("InvoiceProfileId", "invoiceProfile")):
+        for name, key in (("OrganizationId", "Organization"), ("InvoiceProfileId", "InvoiceProfile")):
             wanted = _opt_int(request, name)
             if wanted is not None:
-                rows = [r for r in rows if r[key]["id"] == wanted]
+                rows = [r for r in rows if r[key]["Id"] == wanted]
         provision = _opt_int(request, "ProvisionType")
         if provision:
-            rows = [r for r in rows if r["provisionType"] == provision]
+            rows = [r for r in rows if r["ProvisionType"] == provision]
         start, end = _date_arg(request, "From"), _date_arg(request, "To")
         if start:
-            rows = [r for r in rows if r["endDate"][:10] >= start]
+            rows = [r for r in rows if r["EndDate"][:10] >= start]
         if end:
-            rows = [r for r in rows if r["startDate"][:10] <= end]
-        return self._page(request, sorted(rows, key=lambda r: r["id"], reverse=True))
+            rows = [r for r in rows if r["StartDate"][:10] <= end]
+        return self._page(request, sorted(rows, key=lambda r: r["Id"], reverse=True))
 
     def statement_lines(self, statement_id: int) -> list[dict[str, Any]]:
-        return sorted(self.lines.find(lambda r: r["billingStatementId"] == statement_id), key=lambda r: r["id"])
+        return sorted(self.lines.find(lambda r: r["BillingStatementId"] == statement_id), key=lambda r: r["Id"])
 
     def _records_file(self, request: SandboxRequest) -> SandboxResponse:
         statement_id = int(request.params["id"])
         if self.statements.get(statement_id) is None:
             return self._error(404, "404 NotFound", f"No billing statement with id {statement_id}")
         data = json.dumps(self.statement_lines(statement_id), separators=(",", ":")).encode()
-        return json_response(200, {"fileName": f"BillingRecords_{statement_id}.json",
-                                   "data": base64.b64encode(data).decode()})
+        return json_response(200, {"FileName": f"BillingRecords_{statement_id}.json",
+                                   "Data": base64.b64encode(data).decode()})
 
     def _reconciliation_file(self, request: SandboxRequest) -> SandboxResponse:
         statement_id = int(request.params["id"])
         if self.statements.get(statement_id) is None:
             return self._error(404, "404 NotFound", f"No billing statement with id {statement_id}")
         data = reconciliation_csv(self.statement_lines(statement_id)).encode("utf-8-sig")
-        return json_response(200, {"fileName": f"Reconciliation_{statement_id}.csv",
-                                   "data": base64.b64encode(data).decode()})
+        return json_response(200, {"FileName": f"Reconciliation_{statement_id}.csv",
+                                   "Data": base64.b64encode(data).decode()})
 
     # -- writes (NCE purchases and seat changes through the API) -----------------------------
     def _create_subscription(self, request: SandboxRequest) -> SandboxResponse:
@@ -296,14 +303,28 @@ class CrayonEmulator(Emulator):
 
 
 # -- small parsing helpers ------------------------------------------------------------------------
+def _token_error(error: str) -> SandboxResponse:
+    return json_response(400, {**dict.fromkeys(TOKEN_FIELDS), "Error": error, "ExpiresIn": 0})
+
+
+def folded(value: Any) -> Any:
+    """JSON with every property name lower-cased: a body read the way ASP.NET binds it (case-insensitively)."""
+    if isinstance(value, dict):
+        return {str(k).lower(): folded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [folded(v) for v in value]
+    return value
+
+
 def _json_body(request: SandboxRequest) -> dict[str, Any]:
+    """The request body as a JSON object with lower-cased property names (case-insensitive binding)."""
     try:
         body = request.json()
     except ValueError as exc:
-        raise BadRequest("The request body is not valid JSON", {"body": str(exc)}) from exc
+        raise BadRequest("The request body is not valid JSON", {"Body": str(exc)}) from exc
     if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object", {"body": "A non-empty object is required."})
-    return body
+        raise BadRequest("The request body must be a JSON object", {"Body": "A non-empty object is required."})
+    return folded(body)  # type: ignore[no-any-return]
 
 
 def _invalid(name: str, raw: str) -> BadRequest:
@@ -362,4 +383,3 @@ def _form(text: str) -> dict[str, str]:
 
 def _months_back(today: date, months: int) -> date:
     return add_months(month_start(today), -months)
-

@@ -1,9 +1,13 @@
 """Billing levers and orders of the Pax8 emulator.
 
-Control endpoints (same change types as Crayon's, see ``channelsync.sandbox.crayon.control``; ids are
-Pax8 UUIDs: ``subscription_id``, ``company_id``; ``new_tenant`` / ``new_company`` creates a company):
-``POST /_sandbox/pax8/invoices/publish``, ``POST /_sandbox/pax8/changes``, ``GET /_sandbox/pax8/billing``,
-``POST /_sandbox/pax8/limits {"limit": n, "window_seconds": s}``.
+Control endpoints: ``POST /_sandbox/pax8/invoices/publish`` (the next month's partner invoice),
+``POST /_sandbox/pax8/changes``, ``GET /_sandbox/pax8/billing``, ``POST /_sandbox/pax8/limits {"limit": n,
+"window_seconds": s}``. The change types are Crayon's (see ``channelsync.sandbox.crayon.control``) with Pax8
+ids (UUIDs): ``subscription_id``, ``company_id`` where Crayon says ``tenant_id``; ``new_tenant`` is also
+spelled ``new_company``. Rendered in Pax8's "delta" style: a change within a period is one ``prorate``
+item of the signed quantity difference (a subscription's price change: a ``prorate`` of −quantity at the
+old price and one of +quantity at the new), a credit a ``service-credit`` item, a one-time purchase a
+``one-time`` item, Azure usage a ``subscription`` item with term ``Arrears``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from channelsync.sandbox.billing import (
     CHANGE_TYPES,
     Change,
     change_date,
+    credit_change,
     decimal_field,
+    one_time_offer,
     whole,
 )
 from channelsync.sandbox.billing_control import billing_control
@@ -66,7 +72,8 @@ def publish_next(emulator: Pax8Emulator) -> dict[str, Any]:
     for number, line in enumerate(invoice.lines, start=1):
         subscription = emulator.subscriptions.get(line.subscription_key) or {}
         company = emulator.companies.get(subscription.get("companyId")) or {}
-        product = emulator.products.get(subscription.get("productId")) or {}
+        product_id = str(subscription.get("productId"))
+        product = emulator.products.get(product_id) or emulator.one_time_products.get(product_id) or {}
         item_id = records.stable_uuid(seed, f"item:{invoice_id}:{number}")
         item = records.invoice_item(item_id, invoice_id, line, company, subscription, product)
         emulator.items.insert({**item, "seq": number})
@@ -81,7 +88,8 @@ def apply_change(emulator: Pax8Emulator, spec: Any) -> dict[str, Any]:
         raise ValueError(f"unknown change type {kind!r}; expected one of {', '.join(CHANGE_TYPES)}")
     book = emulator.book
     on = change_date(spec, book.next_month)
-    if kind in ("seat_change", "cancel"):
+    answer: dict[str, Any] = {"type": kind, "date": on.isoformat()}
+    if kind in ("seat_change", "cancel", "subscription_price", "credit"):
         sub_id = str(spec.get("subscription_id") or "")
         if emulator.subscriptions.get(sub_id) is None:
             raise ValueError(f"unknown subscription {sub_id!r}")
@@ -89,11 +97,23 @@ def apply_change(emulator: Pax8Emulator, spec: Any) -> dict[str, Any]:
             quantity = whole(spec, "quantity")
             book.add_change(Change(on, "quantity", sub_id, quantity))
             emulator.subscriptions.update(sub_id, {"quantity": quantity, "updatedDate": records.iso_datetime(on)})
-        else:
+        elif kind == "cancel":
             book.add_change(Change(on, "cancel", sub_id))
             emulator.subscriptions.update(sub_id, {"status": "Cancelled", "endDate": records.iso_datetime(on),
                                                    "updatedDate": records.iso_datetime(on)})
-        return {"type": kind, "date": on.isoformat(), "subscriptionId": sub_id}
+        elif kind == "subscription_price":
+            unit, rrp = decimal_field(spec, "unit_price"), decimal_field(spec, "rrp")
+            book.add_change(Change(on, "subprice", sub_id, unit_price=unit, rrp=rrp))
+            factor = 12 if book.offer_of(sub_id).billing_cycle == "Annual" else 1
+            changes: dict[str, Any] = {"partnerCost": float((unit or 0) * factor),
+                                       "updatedDate": records.iso_datetime(on)}
+            if rrp is not None:
+                changes["price"] = float(rrp * factor)
+            emulator.subscriptions.update(sub_id, changes)
+        else:
+            queued = book.add_change(credit_change(book, spec, sub_id, on))
+            answer.update({"from": f"{queued.period_start}", "to": f"{queued.period_end}", "quantity": queued.quantity})
+        return {**answer, "subscriptionId": sub_id}
     if kind in ("price_change", "retire_product"):
         offer_id = str(spec.get("offer") or "")
         pricing = emulator.pricing.get(offer_id)
@@ -110,21 +130,70 @@ def apply_change(emulator: Pax8Emulator, spec: Any) -> dict[str, Any]:
             book.add_change(Change(on, "retire", offer_id=offer_id))
             if pricing is not None:
                 pricing["retired"] = on.isoformat()
-        return {"type": kind, "date": on.isoformat(), "offer": offer_id}
+        return {**answer, "offer": offer_id}
     if kind == "new_tenant":
         company = emulator.add_company(_new_customer(emulator, spec), _uuid(emulator, "new-company"))
         offer_id = str(spec.get("offer") or emulator.context.world.offers[1].nce_id)
         sub_id = subscribe(emulator, company["id"], offer_id, whole(spec, "quantity", 5), on)
-        return {"type": kind, "date": on.isoformat(), "companyId": company["id"], "subscriptionId": sub_id}
-    company_id = str(spec.get("company_id") or min(emulator.customer_of_company))
-    if company_id not in emulator.customer_of_company:
-        raise ValueError(f"unknown company {company_id!r}")
+        return {**answer, "companyId": company["id"], "subscriptionId": sub_id}
+    if kind == "one_time":
+        company_id = _company(emulator, spec)
+        return {**answer, "companyId": company_id, **_one_time(emulator, company_id, spec, on)}
+    if kind == "usage":
+        return {**answer, **_usage(emulator, spec, on)}
+    company_id = _company(emulator, spec)
     default = next(o for o in emulator.offers.values() if o.billing_cycle == "Annual")
     offer_id = str(spec.get("offer") or default.nce_id)
     if offer_id in emulator.offers and emulator.offers[offer_id].billing_cycle != "Annual":
         raise ValueError(f"{offer_id} is not billed annually")
     sub_id = subscribe(emulator, company_id, offer_id, whole(spec, "quantity", 3), on)
-    return {"type": kind, "date": on.isoformat(), "companyId": company_id, "subscriptionId": sub_id}
+    return {**answer, "companyId": company_id, "subscriptionId": sub_id}
+
+
+def _company(emulator: Pax8Emulator, spec: dict[str, Any]) -> str:
+    company_id = str(spec.get("company_id") or min(emulator.customer_of_company))
+    if company_id not in emulator.customer_of_company:
+        raise ValueError(f"unknown company {company_id!r}")
+    return company_id
+
+
+def _one_time(emulator: Pax8Emulator, company_id: str, spec: dict[str, Any], on: date) -> dict[str, Any]:
+    """A one-time purchase: its own subscription (``billingTerm`` One-Time) of a product sold once."""
+    offer = one_time_offer(spec)
+    quantity = whole(spec, "quantity", 1)
+    seed = emulator.context.world.seed
+    product_id = records.stable_uuid(seed, f"one-time-product:{offer.product_id}:{offer.sku_id}")
+    emulator.one_time_products[product_id] = {"id": product_id, "name": offer.name, "vendorName": "Microsoft",
+                                              "sku": f"MST-ONE-{offer.product_id[-6:]}-{offer.sku_id}",
+                                              "vendorSku": f"{offer.product_id}:{offer.sku_id}"}
+    sub_id = _uuid(emulator, "one-time")
+    emulator.book.add_one_time_offer(offer)
+    emulator.book.add_change(Change(on, "onetime", sub_id, quantity, offer.nce_id, offer.unit_cost, offer.rrp,
+                                    customer_key=emulator.customer_of_company[company_id]))
+    emulator.subscriptions.insert(records.subscription_record(
+        sub_id, company_id, product_id, offer, quantity, on, _uuid(emulator, "vendor-subscription"),
+        offer.unit_cost, offer.rrp, seed,
+    ))
+    return {"subscriptionId": sub_id, "productId": product_id}
+
+
+def _usage(emulator: Pax8Emulator, spec: dict[str, Any], on: date) -> dict[str, Any]:
+    amount = decimal_field(spec, "amount")
+    if spec.get("subscription_id") is not None:
+        sub_id = str(spec["subscription_id"])
+        record = emulator.subscriptions.get(sub_id)
+        if record is None:
+            raise ValueError(f"unknown subscription {sub_id!r}")
+        company_id = record["companyId"]
+    else:
+        company_id = _company(emulator, spec)
+        azure = next(o for o in emulator.offers.values() if o.usage_based)
+        sub_id = subscribe(emulator, company_id, azure.nce_id, 1, on)
+    if amount is not None:
+        emulator.book.add_change(Change(on, "usage", sub_id, unit_price=amount))
+    elif not emulator.book.offer_of(sub_id).usage_based:
+        raise ValueError(f"subscription {sub_id} is not an Azure plan: it has no usage")
+    return {"companyId": company_id, "subscriptionId": sub_id}
 
 
 def subscribe(emulator: Pax8Emulator, company_id: str, offer_id: str, quantity: int, on: date) -> str:

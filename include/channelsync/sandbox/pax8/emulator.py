@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from channelsync.sandbox import demo_credentials
-from channelsync.sandbox.billing import BillingBook, add_months, month_start, usage_amount
+from channelsync.sandbox.billing import BillingBook, add_months, billing_mix, month_start, usage_amount
 from channelsync.sandbox.framework import (
     Emulator,
     MethodNotAllowed,
@@ -83,13 +83,15 @@ class Pax8Emulator(Emulator):
                                 next_month=add_months(month_start(today), -HISTORY_MONTHS),
                                 usage=lambda key, month: usage_amount(seed, f"pax8:{key}", month))
         self.customer_of_company: dict[str, str] = {}
+        self.one_time_products: dict[str, dict[str, Any]] = {}  # sold once; not in the catalog (assumption)
         mine = {c.index: c for c in world.customers if c.billing_distributor == "pax8"}
         for customer in mine.values():
             self.add_company(customer, records.stable_uuid(seed, f"company:{customer.key}"))
-        for seat in world.seat_subscriptions:
-            owner = mine.get(seat.customer_index)
-            if owner is None:
-                continue
+        seats = [s for s in world.seat_subscriptions if s.customer_index in mine]
+        first_month = self.book.next_month
+        for seat in billing_mix(seats, world.offers, list(mine.values()), first_month=first_month,
+                                renew_month=month_start(today), seed=seed, tag="pax8"):
+            owner = mine[seat.customer_index]
             company_id = records.stable_uuid(seed, f"company:{owner.key}")
             sub_id = records.stable_uuid(seed, f"subscription:{seat.subscription_id}")
             self.add_subscription(sub_id, company_id, seat.offer.nce_id, seat.quantity, seat.start,

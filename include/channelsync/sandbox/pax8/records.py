@@ -9,7 +9,13 @@ Assumptions where the spec is silent:
   ``total`` the suggested retail side. ``invoice.total`` = Σ ``amountDue``.
 - Proration has no ratio field in Pax8's shape: ``details`` carries it ("<charge type>; <d> of <n>
   days; billable ratio <r>") so the arithmetic stays checkable, with ``startPeriod`` / ``endPeriod``
-  (inclusive dates) giving the days.
+  (inclusive dates) giving the days. ``details`` is free text in the spec: channelsync's adapter never
+  reads it (it derives the ratio from the dates and totals, docs/vendors/pax8.md §4.3).
+- Item ``type``: ``subscription`` for a period's recurring charge (and Azure usage, ``term`` ``Arrears``),
+  ``prorate`` for every change within a period (purchase, seat change, cancellation, a subscription's
+  price change: a credit at the old price and a charge at the new), ``service-credit`` for a customer
+  credit of a past stretch (positive quantity, negative totals), ``one-time`` for a one-time purchase
+  (``term`` ``One-Time``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,16 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from channelsync.sandbox.billing import InvoiceLine, add_months
+from channelsync.sandbox.billing import (
+    CREDIT,
+    CYCLE,
+    ONE_TIME,
+    ONE_TIME_CYCLE,
+    RENEW,
+    USAGE,
+    InvoiceLine,
+    add_months,
+)
 from channelsync.sandbox.world import CloudOffer, Customer
 
 PARTNER_NAME = "Channelsync Demo MSP"
@@ -28,8 +43,16 @@ CURRENCY = "USD"
 
 # NCE variant → (billingTerm, commitment term, months)
 VARIANTS = {("P1M", "Monthly"): ("Monthly", "1-Month", 1), ("P1Y", "Monthly"): ("Monthly", "1-Year", 12),
-            ("P1Y", "Annual"): ("Annual", "1-Year", 12), ("NONE", "None"): ("Monthly", None, 0)}
-ITEM_TYPE = {"cycleCharge": "subscription", "renew": "subscription", "usage": "subscription"}
+            ("P1Y", "Annual"): ("Annual", "1-Year", 12), ("NONE", "None"): ("Monthly", None, 0),
+            ("NONE", ONE_TIME_CYCLE): ("One-Time", None, 0)}
+RECURRING = (CYCLE, RENEW, USAGE)  # charge types of a period's own line (no reference: not a change)
+ITEM_TYPE = {CREDIT: "service-credit", ONE_TIME: "one-time"}
+
+
+def item_type(line: InvoiceLine) -> str:
+    if line.charge_type in RECURRING and line.reference_id is None:
+        return "subscription"
+    return ITEM_TYPE.get(line.charge_type, "prorate")
 
 
 def stable_uuid(seed: int, purpose: str) -> str:
@@ -134,20 +157,22 @@ def invoice_record(invoice_id: str, month: date, total: Decimal, paid: bool) -> 
 
 def invoice_item(item_id: str, invoice_id: str, line: InvoiceLine, company: dict[str, Any],
                  subscription: dict[str, Any], product: dict[str, Any]) -> dict[str, Any]:
-    usage = line.charge_type == "usage"
-    term = "Arrears" if usage else ("Annual" if line.offer.billing_cycle == "Annual" else "Monthly")
+    usage = line.charge_type == USAGE
+    one_time = line.charge_type == ONE_TIME
+    term = "Arrears" if usage else "One-Time" if one_time else (
+        "Annual" if line.offer.billing_cycle == "Annual" else "Monthly")
     return {
         "id": item_id,
         "invoiceId": invoice_id,  # stored for lookups; removed from the wire by the emulator
         "purchaseOrderNumber": "N/A",
-        "type": ITEM_TYPE.get(line.charge_type, "prorate"),
+        "type": item_type(line),
         "companyId": company.get("id"),
         "externalId": company.get("externalId"),
         "companyName": company.get("name"),
         "startPeriod": line.charge_start.isoformat(),
         "endPeriod": line.charge_end.isoformat(),
         "quantity": line.quantity,
-        "unitOfMeasure": "Usage" if usage else "User",
+        "unitOfMeasure": "Usage" if usage else "Each" if one_time else "User",
         "term": term,
         "sku": product.get("sku"),
         "description": line.offer.name,
