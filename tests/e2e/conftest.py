@@ -50,14 +50,15 @@ def run_template(sandbox_server: SandboxServer, state_store: str) -> RunTemplate
     connections = connections_from_settings(ROOT / "airflow_settings.yaml", sandbox_url=sandbox_server.url)
     counter = {"n": 0}
 
-    def run(template: str, integration: str, *, preview: bool = False, **option_overrides: Any) -> dict[str, Any]:
+    def run(template: str, integration: str, *, preview: bool = False, params: dict[str, Any] | None = None,
+            **option_overrides: Any) -> dict[str, Any]:
         counter["n"] += 1
         spec = TEMPLATES[template]
         integration_config = config.get(integration)
         options = {**integration_config.templates[template].options, **option_overrides}
         context = RunContext(
             integration=integration_config, template=template, options=spec.options_model.model_validate(options),
-            run_key=f"test/{template}/{counter['n']}", preview=preview, state_url=state_store,
+            run_key=f"test/{template}/{counter['n']}", preview=preview, params=dict(params or {}), state_url=state_store,
             client_factory=SettingsClientFactory(connections, state_url=state_store),
         )
         return run_in_process(context, load_object(spec.steps)())

@@ -86,6 +86,13 @@ def item_counts(url: str, run_id: int) -> dict[str, int]:
     return {outcome: count for outcome, count in rows}
 
 
+def list_items(url: str, run_id: int) -> list[dict[str, Any]]:
+    """Every item of a run as plain dicts (stage, partition, source_key, outcome, error_code, error_message …)."""
+    with session_scope(url) as session:
+        rows = session.scalars(select(SyncItem).where(SyncItem.run_id == run_id).order_by(SyncItem.id)).all()
+        return [{column.name: getattr(row, column.name) for column in SyncItem.__table__.columns} for row in rows]
+
+
 def item_keys(url: str, run_id: int, *, outcome: str) -> list[str]:
     with session_scope(url) as session:
         return list(session.scalars(

@@ -175,7 +175,7 @@ def _autotask(plan: CustomerPlan, source_key: str, contract: Contract, service: 
             changed.append("unit_price")
         before = {"units": adjustment.units_before, "unit_price": adjustment.price_before}
         _operation(plan, key, "adjust", f"{source_key}|{day}", contract.psa_id, fields, changed, before,
-                   timeline.line_keys)
+                   timeline.line_keys, chain=f"{contract.psa_id}:{service.psa_id}")
 
 
 def _connectwise(plan: CustomerPlan, source_key: str, contract: Contract, service: Service,
@@ -212,8 +212,11 @@ def _charge(plan: CustomerPlan, customer: str, contract: Contract, charge: Charg
 
 
 def _operation(plan: CustomerPlan, key: str, op: str, source_key: str, target_id: str, fields: dict[str, Any],
-               changed: list[str], before: dict[str, Any], lines: list[str]) -> None:
+               changed: list[str], before: dict[str, Any], lines: list[str], chain: str = "") -> None:
+    """``chain``: operations that must reach the PSA in plan order (an Autotask adjustment sets the price
+    from its date onwards, so a later one applied first would be overwritten by the earlier one)."""
     plan.operations.append({"partition": plan.customer, "key": key, "op": op, "source_key": source_key,
+                            "chain": chain,
                             "target_id": target_id, "fields": json.dumps(fields, sort_keys=True, default=str),
                             "changed_fields": json.dumps(changed), "before": json.dumps(before, default=str),
                             "lines": json.dumps(lines)})

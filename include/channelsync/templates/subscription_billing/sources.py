@@ -53,7 +53,16 @@ def invoices_to_bill(run: RunContext, account: CspAccount, wanted: set[str]) -> 
     found = invoices_to_bill_all(run, account)
     if wanted:
         return [i for i in found if i.invoice_id in wanted]
-    return [max(found, key=lambda i: (i.period_end, i.invoice_id))] if found else []
+    return latest_period(found)
+
+
+def latest_period(found: list[InvoiceRef]) -> list[InvoiceRef]:
+    """Every invoice of the newest billing period (Crayon issues one statement per provision type: seats,
+    usage, one-time)."""
+    if not found:
+        return []
+    newest = max(i.period_end for i in found)
+    return sorted((i for i in found if i.period_end == newest), key=lambda i: i.invoice_id)
 
 
 def lines(run: RunContext, account: CspAccount, invoice: InvoiceRef) -> pd.DataFrame:

@@ -50,6 +50,10 @@ UNMAPPED_CODE = define("BILLING_CUSTOMER_UNMAPPED", "channelsync",
                        "The invoice has lines of a customer with no PSA mapping: map it (channelsync mapping set) "
                        "and rerun; nothing of it was posted")
 SYNC_OFF_CODE = define("BILLING_SYNC_OFF", "channelsync", "The customer's sync switch is off; nothing posted")
+CHAIN_WAITS = define("BILLING_EARLIER_ADJUSTMENT_PENDING", "channelsync",
+                     "An earlier adjustment of this contract service was not applied; this one waits for the "
+                     "retry (adjustments must reach Autotask in date order)")
+CATALOG_TEXT = {CHAIN_WAITS: "An earlier adjustment of this contract service was not applied; sent after it"}
 NO_INVOICE = define("BILLING_NO_INVOICE", "channelsync", "No invoice to bill was found for the requested id")
 
 
@@ -85,7 +89,7 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
         frame = pd.concat(frames, ignore_index=True) if frames else sources.empty_lines()
         frame = sources.join_state(run, frame, accounts, options)
         log.info("extract: %d line(s) of %d invoice(s): %s", len(frame), len(invoices),
-                 ", ".join(f"{i.account}/{i.invoice_id}" for i in invoices) or "none")
+                 ", ".join(i.key for i in invoices) or "none")
         return frame
 
     def suite(self, run: RunContext) -> Suite:
@@ -142,13 +146,13 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
                                  for i in customer.items]
             failures += [i["error_message"] for i in customer.items if i["outcome"] == "failed"]
             operations = [self._operation(row) for row in customer.operations]
-            loaded = self.load(run, operations, self._contracts(run))
+            loaded = self._load_in_waves(run, customer.operations, operations)
             summary.outcomes += loaded.outcomes
             summary.retriable_failures += loaded.retriable_failures
             safe = "".join(c if c.isalnum() else "_" for c in key)
             for name, rows in (("margins", customer.margins), ("proration", customer.proration)):
                 if rows:
-                    write_csv(run.staging / "reports" / f"{name}_{safe}.csv", pd.DataFrame(rows))
+                    write_csv(run.staging / f"{name}_{safe}.csv", pd.DataFrame(rows))
             summary.details.setdefault("totals", []).append(customer.totals)
             mismatched = [p for p in customer.proration if abs(p["difference"]) > 0.01]
             if mismatched:
@@ -160,6 +164,37 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
         if failures and not summary.retriable_failures:
             summary.failed = "; ".join(failures[:3])
         return summary
+
+    def _load_in_waves(self, run: RunContext, rows: list[dict[str, Any]], operations: list[Any]) -> LoadSummary:
+        """Load so that the operations of one chain (one Autotask contract service) reach the PSA in plan
+        order: wave k holds the k-th operation of every chain (and the unchained ones go in the first), so
+        each wave can be sent in parallel. A chain whose operation did not apply stops there: its later
+        operations wait for the retry, which re-plans them from the PSA."""
+        waves: list[list[Any]] = []
+        position: dict[str, int] = {}
+        for row, operation in zip(rows, operations, strict=True):
+            chain = str(row.get("chain") or "")
+            index = position[chain] = position.get(chain, -1) + 1 if chain else 0
+            while len(waves) <= index:
+                waves.append([])
+            waves[index].append((chain, operation))
+        result = LoadSummary(outcomes=[])
+        broken: set[str] = set()
+        applied = {POSTED.name, outcomes.UPDATED.name, outcomes.UNCHANGED.name, outcomes.LINKED.name}
+        for wave in waves:
+            ready = [op for chain, op in wave if not chain or chain not in broken]
+            for chain, op in wave:
+                if chain and chain in broken:
+                    result.outcomes.append(ItemOutcome(op.source_key, outcomes.DEFERRED.name, op.target_id,
+                                                       op.changed_fields, error_code=CHAIN_WAITS,
+                                                       error_message=CATALOG_TEXT[CHAIN_WAITS]))
+            loaded = self.load(run, ready, self._contracts(run)) if ready else LoadSummary(outcomes=[])
+            result.outcomes += loaded.outcomes
+            result.retriable_failures += loaded.retriable_failures
+            chains = {op.source_key: chain for chain, op in wave if chain}
+            broken |= {chains[o.source_key] for o in loaded.outcomes
+                       if o.source_key in chains and o.outcome not in applied}
+        return result
 
     def _operation(self, row: dict[str, Any]) -> Any:
         return self.operation(key=row["key"], op=row["op"], source_key=row["source_key"],

@@ -45,11 +45,9 @@ def new_invoices(run: RunContext) -> list[dict[str, Any]]:
         prefix = f"{account.distributor}:{account.account}:"
         fresh = [i for i in invoices if f"{prefix}{i.invoice_id}" not in announced]
         if not any(key.startswith(prefix) for key in announced):
-            fresh = fresh[-1:]  # first look at this account: its latest invoice, not its history
-        found += [{"distributor": account.distributor, "account": account.account, "invoice_id": i.invoice_id,
-                   "period_start": i.period_start.isoformat(), "period_end": i.period_end.isoformat()}
-                  for i in fresh]
-    if found:
+            fresh = sources.latest_period(fresh)  # first look at this account: its latest, not its history
+        found += [i.as_dict() for i in fresh]
+    if found and not run.preview:
         repository.save_xrefs(run.state_url, integration=run.integration.name, xrefs=[
             {"psa_system": run.integration.psa.system, "entity_type": ENTITY,
              "source_key": f"{i['distributor']}:{i['account']}:{i['invoice_id']}", "psa_id": "announced",
