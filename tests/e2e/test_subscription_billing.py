@@ -92,6 +92,7 @@ def test_crayon_to_autotask_two_months(sandbox: SandboxControl, run_template: Ru
     world.publish(sandbox, "crayon")
     january = _bill(run_template, "demo-autotask")
     items = _items(state_store, january["run_id"])
+    assert [i for i in items if i["outcome"] == "quarantined"] == []  # every line of the scenario is postable
 
     # Fabrikam's monthly seats: Autotask splits January at every change; February continues the last level.
     assert world.autotask_units(sandbox, fabrikam.contract_id, service, date(2027, 2, 2)) == [
@@ -131,3 +132,60 @@ def test_crayon_to_autotask_two_months(sandbox: SandboxControl, run_template: Ru
     _bill(run_template, "demo-autotask")
     assert writes(sandbox, "autotask", since=seq) == []
     assert annual["subscriptionId"]
+
+
+def _pax8_sku_and_rrp(control: SandboxControl, nce_id: str) -> tuple[str, float]:
+    """Pax8's canonical SKU of an NCE offer (product sku + term + cycle) and its retail per seat per month."""
+    product_id, sku_id, term, cycle = nce_id.split(":")
+    product = next(p for p in control.records("pax8", "products") if p["vendorSku"] == f"{product_id}:{sku_id}")
+    pricing = next(p for p in control.records("pax8", "pricing") if p["key"] == nce_id)
+    return f"{product['sku']}:{term}:{cycle}", float(pricing["rates"][0]["suggestedRetailPrice"])
+
+
+@pytest.fixture()
+def connectwise_services(sandbox: SandboxControl, run_template: RunTemplate) -> dict[str, str]:
+    result = run_template("service_catalog_sync", "demo-connectwise")
+    assert result["status"] in ("success", "warning"), result
+    return world.service_ids(sandbox, "connectwise")
+
+
+def test_pax8_to_connectwise_two_months(sandbox: SandboxControl, run_template: RunTemplate, state_store: str,
+                                        connectwise_services: dict[str, str]) -> None:
+    sku, price = _pax8_sku_and_rrp(sandbox, MONTHLY)
+    product = connectwise_services[f"PC_{sku}"]
+
+    contoso = world.new_customer(sandbox, state_store, "demo-connectwise", name="Contoso Test", offer=MONTHLY,
+                                 quantity=10, day=1, contract_start="2026-12-01", contract_end=None)
+    world.publish(sandbox, "pax8")
+    first = _bill(run_template, "demo-connectwise")
+    assert first["status"] == "warning", first  # the seeded Pax8 companies are unmapped
+    assert world.cw_additions(sandbox, contoso.contract_id, product) == [("2026-12-01", None, 10, price)]
+    seq = last_seq(sandbox)
+    for _ in range(10):
+        _bill(run_template, "demo-connectwise")
+    assert writes(sandbox, "connectwise", since=seq) == []
+
+    # January: 15 seats from 01/10, 20.00 retail from 01/20, an annual purchase (not postable as an addition
+    # of a monthly agreement: a Warning item), and a second customer with 3 seats 01/15 – 01/27 (cancelled 01/28).
+    world.change(sandbox, "pax8", type="seat_change", subscription_id=contoso.subscription_id, quantity=15, day=10)
+    world.change(sandbox, "pax8", type="subscription_price", subscription_id=contoso.subscription_id,
+                 unit_price="16.00", rrp="20.00", day=20)
+    world.change(sandbox, "pax8", type="annual_subscription", company_id=contoso.tenant_id, offer=ANNUAL,
+                 quantity=5, day=5)
+    fourth = world.new_customer(sandbox, state_store, "demo-connectwise", name="Fourth Coffee Test", offer=MONTHLY,
+                                quantity=3, day=15, contract_start="2027-01-01", contract_end=None)
+    world.change(sandbox, "pax8", type="cancel", subscription_id=fourth.subscription_id, day=28)
+    world.publish(sandbox, "pax8")
+    january = _bill(run_template, "demo-connectwise")
+    assert world.cw_additions(sandbox, contoso.contract_id, product) == [
+        ("2026-12-01", "2027-01-09", 10, price), ("2027-01-10", "2027-01-19", 15, price),
+        ("2027-01-20", None, 15, 20.0)]
+    assert world.cw_additions(sandbox, fourth.contract_id, product) == [("2027-01-15", "2027-01-27", 3, price)]
+    items = _items(state_store, january["run_id"])
+    assert [i for i in items if i["outcome"] == "quarantined"] == []
+    annual = [i for i in items if i["error_code"] == "BILLING_ANNUAL_ON_MONTHLY_AGREEMENT"]
+    assert len(annual) == 1 and annual[0]["outcome"] == "not_posted_warning"
+    assert january["status"] == "warning", january
+    seq = last_seq(sandbox)
+    _bill(run_template, "demo-connectwise")
+    assert writes(sandbox, "connectwise", since=seq) == []

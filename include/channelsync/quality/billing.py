@@ -6,7 +6,7 @@
   works on the lines that remain and the item list shows the quarantined one):
   the line could be read; the charge type is one channelsync knows; dates readable and in order; a
   seat or usage line's charge inside the invoice's period (credits are for past periods by nature);
-  whole seat quantities, and no negative quantity except Pax8-style add/remove deltas; an accepted
+  whole seat quantities, and no negative quantity except Pax8-style deltas (add, remove, cancel) and credits; an accepted
   currency; the line not a duplicate of an earlier one; the product on the price list or overridden
   (a retired product says how to bill it); the customer mapped at most once.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from channelsync.canonical.billing import ADD, CHARGE_TYPES, CREDIT, ONE_TIME, REMOVE, SEAT_CHARGE_TYPES
+from channelsync.canonical.billing import ADD, CANCEL, CHARGE_TYPES, CREDIT, ONE_TIME, REMOVE, SEAT_CHARGE_TYPES
 from channelsync.quality.catalog import TEXT_TYPES
 from channelsync.quality.suite import (
     COUNT_MAX,
@@ -70,7 +70,7 @@ def _prepare(accepted: tuple[str, ...]) -> object:
                                     + data["period_start"].astype("string").fillna("?") + " – "
                                     + data["period_end"].astype("string").fillna("?"))
         fractional = seats & (quantity.round() != quantity)
-        negative = (quantity < 0) & ~kind.isin((ADD, REMOVE)).fillna(False) & ~kind.isin((CREDIT, ONE_TIME))
+        negative = (quantity < 0) & ~kind.isin((ADD, REMOVE, CANCEL, CREDIT, ONE_TIME)).fillna(False)
         data[CHECKS[3][0]] = reason(quantity.isna() | fractional | negative,
                                     "quantity " + data["quantity"].astype("string").fillna("missing") + " for "
                                     + kind.fillna("?"))

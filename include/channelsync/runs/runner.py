@@ -161,7 +161,8 @@ def record_stage_failure(run: RunContext, stage: str, error: BaseException) -> N
     code = getattr(error, "code", None) or type(error).__name__
     message = getattr(error, "message", None) or str(error)
     repository.record_error(run.state_url, run.run_id, error_code=code, error_message=f"{stage}: {message}")
-    log.error("stage %s failed: [%s] %s", stage, code, message)
+    # A channelsync error says what went wrong in one line; anything else is a defect: keep its traceback.
+    log.error("stage %s failed: [%s] %s", stage, code, message, exc_info=not isinstance(error, ChannelsyncError))
 
 
 def stage_report(run: RunContext, results: dict[str, dict[str, Any] | None], *, failed: bool,

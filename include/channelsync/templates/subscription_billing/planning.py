@@ -96,6 +96,7 @@ def plan_customer(
     if zero_usage_without_lines:
         found += [zero_usage(sku, *period) for sku in sorted(set(usage_skus) - billed)
                   if sku in services and _has_units(units, services[sku].psa_id, period[0])]
+    found = [_ended(t, period) for t in found]
     if billing_in_advance:
         found = [_in_advance(t, period) for t in found]
     dates = [s.start for t in found for s in t.segments] + [c.on for c in charges]
@@ -139,6 +140,18 @@ def _has_units(units: Iterable[Mapping[str, Any]], service_id: str, day: date) -
         if start <= day - ONE_DAY <= (end or day) and float(row["units"] or 0) > 0:
             return True
     return False
+
+
+def _ended(timeline: ServiceTimeline, period: tuple[date, date]) -> ServiceTimeline:
+    """A monthly subscription whose charges stop before the invoice's period ends (cancelled, or a
+    subscription billed only for some days) has no seats after its last charge: say so, or the PSA
+    would carry its last level on."""
+    last = timeline.segments[-1]
+    if timeline.usage or timeline.billing_cycle != "Monthly" or last.end >= period[1] or not last.units:
+        return timeline
+    zero = Segment(last.end + ONE_DAY, period[1], 0.0, last.unit_price, last.unit_cost)
+    return ServiceTimeline(timeline.sku, [*timeline.segments, zero], timeline.line_keys, timeline.billing_cycle,
+                           timeline.usage)
 
 
 def _in_advance(timeline: ServiceTimeline, period: tuple[date, date]) -> ServiceTimeline:

@@ -143,11 +143,22 @@ def services(run: RunContext, options: SubscriptionBillingOptions) -> dict[str, 
 
     # Reading needs no settings (they matter to service_catalog_sync's writes only).
     adapter = service_adapter(run.integration.psa.system, run.psa_client(), ServiceSettings(billing_code=None))
+    from channelsync.state import repository
+
     frame = adapter.read_services()
-    by_name = {str(r.name): Service(str(r.psa_id), str(r.name), str(r.period or "Monthly"))
-               for r in frame.itertuples(index=False)}
+    found = [Service(str(r.psa_id), str(r.name), "Monthly" if pd.isna(r.period) else str(r.period))
+             for r in frame.itertuples(index=False)]
+    by_name = {service.name: service for service in found}
+    by_id = {service.psa_id: service for service in found}
     prefix = options.service_name_prefix or SERVICE_NAME_PREFIX
     result = {name.removeprefix(prefix): service for name, service in by_name.items() if name.startswith(prefix)}
+    # The services service_catalog_sync made are found by its cross-reference too, so one a person renamed
+    # (which that template keeps) is still billed.
+    for source_key, psa_id, _fingerprint in repository.load_xref(run.state_url, integration=run.integration.name,
+                                                                 entity_type="service"):
+        sku = source_key.split(":", 1)[1] if ":" in source_key else source_key
+        if psa_id in by_id:
+            result[sku] = by_id[psa_id]
     for sku, name in options.service_overrides.items():
         if name in by_name:
             result[sku] = by_name[name]
