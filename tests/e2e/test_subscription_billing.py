@@ -71,6 +71,19 @@ def test_crayon_to_autotask_two_months(sandbox: SandboxControl, run_template: Ru
         assert again["status"] == "warning", again  # still the unmapped customers
     assert writes(sandbox, "autotask", since=seq) == []
 
+    # A person sets December to 12 seats by hand: the invoice wins, and the item says what was overwritten.
+    (december,) = [r for r in sandbox.records("autotask", "ContractServiceUnits")
+                   if str(r["contractID"]) == fabrikam.contract_id and str(r["serviceID"]) == service
+                   and r["startDate"].startswith("2026-12-01")]
+    sandbox.edit_record("autotask", "ContractServiceUnits", december["id"], {"units": 12})
+    seq = last_seq(sandbox)
+    fixed = _bill(run_template, "demo-autotask")
+    assert len(writes(sandbox, "autotask", since=seq)) == 1  # one adjustment of −2 seats from 12/01
+    (edit,) = [i for i in _items(state_store, fixed["run_id"]) if i["outcome"] == "edit_overwritten"]
+    assert "units from 2026-12-01: posted 10, set by hand to 12" in edit["error_message"], edit
+    assert world.autotask_units(sandbox, fabrikam.contract_id, service, date(2027, 1, 1)) == [
+        ("2026-12-01", "2026-12-31", 10, price)]
+
     # January: a credit for December's 10 seats, 5 annual seats from 01/05, 15 seats from 01/10, a new price
     # (20.00 retail) from 01/20, 12 seats from 01/25, Azure usage; a second customer with 3 seats from 01/15,
     # cancelled on 01/28; a third whose contract only starts in February.

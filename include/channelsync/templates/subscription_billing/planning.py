@@ -30,6 +30,7 @@ from typing import Any
 from channelsync.errors import define
 from channelsync.reconcile import billing_autotask as at
 from channelsync.reconcile import billing_connectwise as cw
+from channelsync.reconcile import billing_edits
 from channelsync.reconcile.billing_timeline import Charge, Segment, ServiceTimeline, timelines, zero_usage
 
 ONE_DAY = timedelta(days=1)
@@ -48,6 +49,11 @@ SERVICE_MISSING = define("BILLING_SERVICE_MISSING", "channelsync",
 ANNUAL_UNSUPPORTED = define("BILLING_ANNUAL_ON_MONTHLY_AGREEMENT", "channelsync",
                             "An annual subscription cannot be an addition of a monthly ConnectWise agreement; bill "
                             "it on a yearly agreement or as a one-time product. Not posted")
+
+EDIT_OVERWRITTEN = define("BILLING_HAND_EDIT_OVERWRITTEN", "channelsync",
+                          "A contract service channelsync posts was changed by hand in the PSA; the invoice wins, "
+                          "so the edit was overwritten (what was posted and what the person set are in the item)")
+EDIT_OVERWRITTEN_OUTCOME = "edit_overwritten"
 
 
 @dataclass(frozen=True)
@@ -75,14 +81,18 @@ class CustomerPlan:
     margins: list[dict[str, Any]] = field(default_factory=list)
     proration: list[dict[str, Any]] = field(default_factory=list)
     totals: dict[str, Any] = field(default_factory=dict)
+    left: dict[str, str] = field(default_factory=dict)  # per service id: the stretches this plan posts
+    contract_id: str = ""
 
 
 def plan_customer(
     customer: str, lines: list[Any], *, psa_system: str, contract: Contract | None,
     units: Iterable[Mapping[str, Any]], services: Mapping[str, Service], period: tuple[date, date],
     usage_skus: Iterable[str] = (), zero_usage_without_lines: bool = True, billing_in_advance: bool = False,
-    margin_floor_percent: float = 0.0,
+    margin_floor_percent: float = 0.0, left: Mapping[str, str] | None = None,
 ) -> CustomerPlan:
+    """``left``: per PSA service id, the stretches channelsync posted last time (``billing_edits.to_json``),
+    to report a person's edits before they are overwritten."""
     plan = CustomerPlan(customer)
     found, charges = timelines(lines)
     invoices = ",".join(sorted({str(line.invoice_id) for line in lines}))
@@ -105,6 +115,7 @@ def plan_customer(
         _fail(plan, customer, CONTRACT_DATES, f"contract {contract.psa_id} runs {contract.start} – "
               f"{contract.end or 'open'}; the invoice needs {', '.join(map(str, outside[:3]))}")
         return plan
+    plan.contract_id = contract.psa_id
     rows = [dict(r) for r in units]
     posted = 0.0
     for timeline in found:
@@ -118,6 +129,12 @@ def plan_customer(
                                     f"{timeline.sku} is billed {timeline.billing_cycle.lower()}"))
             continue
         mine = [r for r in rows if str(r["service_id"]) == service.psa_id]
+        changed_by_hand = billing_edits.edits(billing_edits.from_json(left[service.psa_id]), mine) \
+            if left and service.psa_id in left else []
+        if changed_by_hand:
+            plan.items.append(_item(source_key, EDIT_OVERWRITTEN_OUTCOME, EDIT_OVERWRITTEN,
+                                    billing_edits.describe(changed_by_hand)))
+        plan.left[service.psa_id] = billing_edits.to_json(timeline.segments)
         if psa_system == "autotask":
             _autotask(plan, source_key, contract, service, timeline, mine, invoices)
         else:
@@ -207,7 +224,7 @@ def _connectwise(plan: CustomerPlan, source_key: str, contract: Contract, servic
             changed, target = ["quantity", "unit_price", "unit_cost", "end"], contract.psa_id
         else:
             key = f"billing:update:{change.record_id}:{json.dumps(change.changes, default=str, sort_keys=True)}"
-            fields = {"contract_id": contract.psa_id,
+            fields = {"contract_id": contract.psa_id, "service_id": service.psa_id,
                       **{k: (v.isoformat() if isinstance(v, date) else v) for k, v in change.changes.items()}}
             changed, target = sorted(change.changes), str(change.record_id)
         _operation(plan, key, change.op, f"{source_key}|{start}", target, fields, changed, change.before,

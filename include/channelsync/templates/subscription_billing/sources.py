@@ -188,3 +188,14 @@ def usage_skus(run: RunContext) -> set[str]:
 def write_json(path: Any, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value))
+
+
+def left_behind(run: RunContext, customer: str, entity: str) -> dict[str, str]:
+    """Per PSA service id, the stretches channelsync last posted for ``customer`` (its xref)."""
+    from channelsync.state import repository
+
+    prefix = f"{customer}|"
+    return {source_key.removeprefix(prefix): fingerprint
+            for source_key, _psa, fingerprint in repository.load_xref(run.state_url, integration=run.integration.name,
+                                                                      entity_type=entity)
+            if source_key.startswith(prefix)}

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENTITY = "subscription"
+LEFT_ENTITY = "contract_service"  # xref: per customer and service, the stretches channelsync last posted
 POSTED = outcomes.declare("posted", stage="load", kind="write",
                           description="posted to the PSA contract (adjustment, addition or charge)")
 UNMAPPED = outcomes.declare("unmapped", stage="reconcile", kind="warning",
@@ -44,6 +45,9 @@ SKIPPED = outcomes.declare("skipped", stage="reconcile", kind="neutral",
                            description="customer's sync switch is off; nothing posted")
 PLAN_FAILED = outcomes.declare("not_posted", stage="load", kind="failure",
                                description="the customer (or one of its services) could not be posted; see why")
+EDIT_OVERWRITTEN = outcomes.declare(planning.EDIT_OVERWRITTEN_OUTCOME, stage="load", kind="warning",
+                                    description="changed by hand in the PSA since channelsync posted it; the "
+                                                "invoice wins, so the edit was overwritten (before → after)")
 PLAN_WARNING = outcomes.declare("not_posted_warning", stage="load", kind="warning",
                                 description="a line that cannot be posted on this PSA; see why")
 UNMAPPED_CODE = define("BILLING_CUSTOMER_UNMAPPED", "channelsync",
@@ -153,6 +157,8 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
             for name, rows in (("margins", customer.margins), ("proration", customer.proration)):
                 if rows:
                     write_csv(run.staging / f"{name}_{safe}.csv", pd.DataFrame(rows))
+            if not loaded.retriable_failures:
+                self._remember(run, key, customer, loaded)
             summary.details.setdefault("totals", []).append(customer.totals)
             mismatched = [p for p in customer.proration if abs(p["difference"]) > 0.01]
             if mismatched:
@@ -180,7 +186,7 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
             waves[index].append((chain, operation))
         result = LoadSummary(outcomes=[])
         broken: set[str] = set()
-        applied = {POSTED.name, outcomes.UPDATED.name, outcomes.UNCHANGED.name, outcomes.LINKED.name}
+        applied = _APPLIED
         for wave in waves:
             ready = [op for chain, op in wave if not chain or chain not in broken]
             for chain, op in wave:
@@ -195,6 +201,21 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
             broken |= {chains[o.source_key] for o in loaded.outcomes
                        if o.source_key in chains and o.outcome not in applied}
         return result
+
+    def _remember(self, run: RunContext, key: str, customer: planning.CustomerPlan, loaded: LoadSummary) -> None:
+        """What this load left on each contract service it fully posted (the next plan compares the PSA with
+        it to report hand edits). A service with an operation not applied is not remembered."""
+        from channelsync.state import repository
+
+        failed = {o.source_key.rsplit("|", 1)[0] for o in loaded.outcomes if o.outcome not in _APPLIED}
+        rows = customer.operations
+        by_service = {json.loads(r["fields"]).get("service_id"): r["source_key"].rsplit("|", 1)[0] for r in rows}
+        xrefs = [{"psa_system": run.integration.psa.system, "entity_type": LEFT_ENTITY,
+                  "source_key": f"{key}|{service_id}", "psa_id": f"{customer.contract_id}:{service_id}",
+                  "fingerprint": segments}
+                 for service_id, segments in customer.left.items() if by_service.get(service_id) not in failed]
+        if xrefs:
+            repository.save_xrefs(run.state_url, integration=run.integration.name, xrefs=xrefs)
 
     def _operation(self, row: dict[str, Any]) -> Any:
         return self.operation(key=row["key"], op=row["op"], source_key=row["source_key"],
@@ -218,16 +239,21 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
         adapter = self._contracts(run)
         contract = sources.contract(adapter, str(first["psa_company_id"]), str(first["psa_contract_id"]))
         units = sources.units(adapter, contract)
+        left = sources.left_behind(run, key, LEFT_ENTITY)
         return planning.plan_customer(
             key, list(lines.itertuples(index=False)), psa_system=run.integration.psa.system, contract=contract,
             units=units, services=services, period=sources.period(lines),
             usage_skus=sources.usage_skus(run), zero_usage_without_lines=options.zero_usage_without_lines,
             billing_in_advance=options.billing_in_advance, margin_floor_percent=options.margin_floor_percent,
+            left=left,
         )
 
 
+_APPLIED = frozenset({POSTED.name, outcomes.UPDATED.name, outcomes.UNCHANGED.name, outcomes.LINKED.name})
+
+
 def _load_outcome(plan_outcome: str) -> str:
-    return PLAN_FAILED.name if plan_outcome == "failed" else PLAN_WARNING.name
+    return {"failed": PLAN_FAILED.name, "warning": PLAN_WARNING.name}.get(plan_outcome, plan_outcome)
 
 
 def _customer_item(key: str, outcome: str, code: str, group: pd.DataFrame) -> dict[str, Any]:
