@@ -6,9 +6,11 @@
   works on the lines that remain and the item list shows the quarantined one):
   the line could be read; the charge type is one channelsync knows; dates readable and in order; a
   seat or usage line's charge inside the invoice's period (credits are for past periods by nature);
-  whole seat quantities, and no negative quantity except Pax8-style deltas (add, remove, cancel) and credits; an accepted
-  currency; the line not a duplicate of an earlier one; the product on the price list or overridden
-  (a retired product says how to bill it); the customer mapped at most once.
+  whole seat quantities, and no negative quantity except Pax8-style deltas (add, remove, cancel) and
+  credits; an accepted currency; the line not a duplicate of an earlier one (the same line id, or a seat
+  or credit line identical in every billed value: a distributor page served twice must not double
+  seats); the product on the price list or overridden (a retired product says how to bill it); the
+  customer mapped to one PSA contract.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from channelsync.quality.suite import (
 
 REQUIRED = ("source_key", "customer_key", "charge_type", "charge_start", "charge_end", "quantity", "currency",
             "sku", "known_product", "mapping_count", "period_start", "period_end", "parse_error")
+# What makes two seat lines the same line (their ids aside).
+CONTENT = ("account", "invoice_id", "customer_id", "subscription_id", "sku", "charge_type", "charge_start",
+           "charge_end", "quantity", "billable_ratio", "unit_price", "unit_cost", "price_total", "cost_total",
+           "reference_id")
 CHECKS: tuple[tuple[str, str], ...] = (
     (f"{HELPER_PREFIX}charge_type", "charge type not known to channelsync"),
     (f"{HELPER_PREFIX}dates", "charge dates unreadable or end before start"),
@@ -77,7 +83,10 @@ def _prepare(accepted: tuple[str, ...]) -> object:
         data[CHECKS[4][0]] = reason(~data["currency"].astype("string").isin(accepted).fillna(False),
                                     "currency " + data["currency"].astype("string").fillna("missing")
                                     + f" (accepted: {', '.join(accepted)})")
-        data[CHECKS[5][0]] = reason(data["source_key"].duplicated(keep="first"), "line " + data["source_key"])
+        same_content = [c for c in CONTENT if c in data.columns]
+        repeated = data["source_key"].duplicated(keep="first") | (
+            (seats | kind.isin((CREDIT,)).fillna(False)) & data.duplicated(same_content, keep="first"))
+        data[CHECKS[5][0]] = reason(repeated, "line " + data["source_key"])
         retired = ~data["known_product"].astype("boolean").fillna(False)
         data[CHECKS[6][0]] = reason(retired, "product " + data["sku"].astype("string").fillna("?")
                                     + " (retired?): add it to subscription_billing's service_overrides "

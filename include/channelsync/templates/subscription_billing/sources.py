@@ -105,6 +105,10 @@ def join_state(run: RunContext, frame: pd.DataFrame, billed: list[CspAccount],
         data["sync_enabled"] = None
         data["mapping_count"] = 0
     data["mapping_count"] = data["mapping_count"].fillna(0).astype("int64")
+    targets = _targets_elsewhere(run)
+    if len(targets):
+        data["mapping_count"] = data[["mapping_count"]].join(targets, on=data["customer_key"]).max(axis=1)
+        data["mapping_count"] = data["mapping_count"].fillna(0).astype("int64")
     known: set[str] = set(options.service_overrides)
     usage: set[str] = set()
     for account in billed:
@@ -118,6 +122,22 @@ def join_state(run: RunContext, frame: pd.DataFrame, billed: list[CspAccount],
         data[column] = data[column].astype("string")
     data["sync_enabled"] = data["sync_enabled"].astype("boolean")
     return data
+
+
+def _targets_elsewhere(run: RunContext) -> pd.Series:
+    """Per customer key, how many different PSA contracts the integrations on this run's PSA tenant map it
+    to, where they disagree (one integration cannot map a customer twice; two integrations can, and then
+    nobody knows which contract the lines belong to)."""
+    from channelsync.state.mappings import conflicting_mappings
+
+    conflicts = conflicting_mappings(run.state_url, psa_tenant=run.psa_target().tenant)
+    if not len(conflicts):
+        return pd.Series(dtype="int64", name="targets")
+    disputed = conflicts[~conflicts["same_target"].astype(bool)]
+    keys = disputed["distributor"].astype(str) + ":" + disputed["account"].astype(str) + ":" \
+        + disputed["customer_id"].astype(str)
+    counted = disputed.assign(customer_key=keys).drop_duplicates(["customer_key", "psa_company_id", "psa_contract_id"])
+    return counted.groupby("customer_key").size().rename("targets")
 
 
 def contract(adapter: Any, company_id: str, contract_id: str) -> Contract | None:
