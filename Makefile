@@ -7,7 +7,7 @@ SANDBOX_PORT ?= 8700
 SCALE ?= small
 export PORT SANDBOX_PORT SCALE
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo demo-celery test lint bench clean
 
 setup: .venv/.installed
 
@@ -18,11 +18,15 @@ setup: .venv/.installed
 demo: setup
 	@bash scripts/demo.sh
 
+# The production profile on this machine: CeleryExecutor (2 workers), PostgreSQL, Redis (docs/deployment.md)
+demo-celery: setup
+	@bash scripts/demo_celery.sh
+
 test: setup
 	@bash scripts/test.sh
 
 lint: setup
-	@.venv/bin/ruff check . && .venv/bin/mypy include
+	@.venv/bin/ruff check . && .venv/bin/mypy include plugins
 
 bench: setup
 	@bash scripts/bench.sh

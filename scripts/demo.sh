@@ -56,6 +56,7 @@ cat <<MSG
 
 channelsync demo is running
   Airflow UI:  $AIRFLOW__API__BASE_URL   (user: admin, password: $password)
+  channelsync: $AIRFLOW__API__BASE_URL/plugin/channelsync   (dashboard, history, run status, error catalog)
   sandbox:     $SANDBOX_URL/_sandbox/health
   sync runs:   .venv/bin/channelsync status   (with AIRFLOW_HOME=$AIRFLOW_HOME CHANNELSYNC_HOME=$CHANNELSYNC_HOME)
 Press Ctrl-C to stop.

@@ -70,7 +70,8 @@ def service_ids(control: SandboxControl, psa: str) -> dict[str, str]:
     return {str(r["identifier"]): str(r["id"]) for r in control.records("connectwise", "catalogItems")}
 
 
-def autotask_units(control: SandboxControl, contract_id: str, service_id: str, until: date) -> list[tuple[str, str, int, float]]:
+def autotask_units(control: SandboxControl, contract_id: str, service_id: str,
+                   until: date) -> list[tuple[str, str, int, float]]:
     """(start, end, units, price) of a contract service's unit rows with units or starting before ``until``."""
     rows = [r for r in control.records("autotask", "ContractServiceUnits")
             if str(r["contractID"]) == contract_id and str(r["serviceID"]) == service_id]
@@ -79,7 +80,8 @@ def autotask_units(control: SandboxControl, contract_id: str, service_id: str, u
             for r in rows if date.fromisoformat(r["startDate"][:10]) < until]
 
 
-def cw_additions(control: SandboxControl, agreement_id: str, product_id: str) -> list[tuple[str, str | None, int, float]]:
+def cw_additions(control: SandboxControl, agreement_id: str,
+                 product_id: str) -> list[tuple[str, str | None, int, float]]:
     rows = [r for r in control.records("connectwise", "additions")
             if str(r.get("agreementId") or (r.get("agreement") or {}).get("id")) == agreement_id
             and str((r.get("product") or {}).get("id")) == product_id]

@@ -58,7 +58,8 @@ def run_template(sandbox_server: SandboxServer, state_store: str) -> RunTemplate
         options = {**integration_config.templates[template].options, **option_overrides}
         context = RunContext(
             integration=integration_config, template=template, options=spec.options_model.model_validate(options),
-            run_key=f"test/{template}/{counter['n']}", preview=preview, params=dict(params or {}), state_url=state_store,
+            run_key=f"test/{template}/{counter['n']}", preview=preview, params=dict(params or {}),
+            state_url=state_store,
             client_factory=SettingsClientFactory(connections, state_url=state_store),
         )
         return run_in_process(context, load_object(spec.steps)())

@@ -118,9 +118,11 @@ def test_crayon_to_autotask_two_months(sandbox: SandboxControl, run_template: Ru
     ]
     # The annual subscription: its yearly service, 5 seats from 01/05 at the year's price.
     annual_rows = world.autotask_units(sandbox, fabrikam.contract_id, annual_service, date(2027, 2, 1))
-    assert annual_rows[-2:] == [("2027-01-01", "2027-01-04", 0, year_price), ("2027-01-05", "2027-01-31", 5, year_price)]
+    assert annual_rows[-2:] == [("2027-01-01", "2027-01-04", 0, year_price),
+                                ("2027-01-05", "2027-01-31", 5, year_price)]
     # The December credit: one contract charge of −10 seats' retail price.
-    charges = [c for c in sandbox.records("autotask", "ContractCharges") if str(c["contractID"]) == fabrikam.contract_id]
+    charges = [c for c in sandbox.records("autotask", "ContractCharges")
+               if str(c["contractID"]) == fabrikam.contract_id]
     assert [(c["unitQuantity"], round(float(c["unitPrice"]), 2)) for c in charges] == [(10, -price)]
     # Usage: one unit at the month's retail amount.
     usage_line = next(line for line in sandbox.records("crayon", "billingrecords")

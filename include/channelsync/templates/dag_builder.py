@@ -124,8 +124,10 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
             results = {name: ti.xcom_pull(task_ids=name) for name in ("extract", "validate", "reconcile")}
             failed = _load_failed(ti, results, partitioned=spec.partitioned)
             summary = stage_report(_run_context(spec, integration, options), results, failed=failed)
+            _log_headline(summary)
             if failed:
-                raise RuntimeError(f"run {summary['run_id']} failed: see the failed task's log and the run's error")
+                raise _stage_already_alerted(f"run {summary['run_id']} failed: see the failed task's log and the "
+                                             "run's error")
             return summary
 
         # TaskFlow passes XComArgs where the functions take the upstream dicts.
@@ -160,18 +162,25 @@ def build_watcher_dag(integration: IntegrationConfig, template_name: str, templa
     with DAG(
         dag_id=f"{dag_id_for(integration.name, template_name)}__watcher",
         description=f"{integration.name}: announces new work for {template_name}",
+        doc_md=(f"Polls {integration.name}'s sources for new work of **{template_name}** ({spec.summary}) and "
+                f"announces it on the Asset `{asset.uri}`, which `{dag_id_for(integration.name, template_name)}` "
+                "is scheduled on. Skipped when there is nothing new (no event)."),
         schedule=schedule, start_date=START_DATE, catchup=False, max_active_runs=1,
-        default_args={"owner": integration.owner, "retries": 2, "retry_delay": timedelta(minutes=1)},
+        default_args={"owner": integration.owner, "retries": 2, "retry_delay": timedelta(minutes=1),
+                      "on_failure_callback": _on_task_failure},
         tags=["channelsync", template_name, integration.name, "watcher"],
+        params={"preview": Param(False, type="boolean", description="Look only: log what is new, announce nothing")},
+        on_failure_callback=_on_dag_failure,
     ) as dag:
 
         @task(task_id="watch", outlets=[asset])
         def watch() -> list[dict[str, Any]]:
             from airflow.sdk.exceptions import AirflowSkipException
 
-            found = watcher.poll(_run_context(spec, integration, options))
-            if not found:
-                raise AirflowSkipException("nothing new")
+            run = _run_context(spec, integration, options)
+            found = watcher.poll(run)
+            if not found or run.preview:
+                raise AirflowSkipException("preview: nothing announced" if found else "nothing new")
             get_current_context()["outlet_events"][asset].extra = {"invoices": found}
             return list(found)
 
@@ -233,15 +242,39 @@ def _retry_cannot_help(exc: Exception) -> bool:
     return isinstance(exc, ChannelsyncError)  # fatal API errors, suite failures, refused plans, bad config
 
 
+def _stage_already_alerted(message: str) -> Exception:
+    """The report task fails a run whose stage failed (so the DAG run fails too), but that stage's own
+    task already alerted: this failure is marked so the report does not alert a second time."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    failure = AirflowFailException(message)
+    failure.stage_already_alerted = True  # type: ignore[attr-defined]
+    return failure
+
+
+def _log_headline(summary: dict[str, Any]) -> None:
+    """The status line the DAG run's note will carry (plugins/channelsync_ui/run_notes.py)."""
+    import logging
+
+    from channelsync.ui.notes import headline
+
+    logging.getLogger("channelsync.report").info("channelsync status of run %s: %s", summary["run_id"], headline(
+        status=summary["status"], counts=summary["counts"], preview=bool(summary.get("preview"))))
+
+
 def _on_task_failure(context: Any) -> None:
     from channelsync.alerts import on_task_failure
 
+    if getattr(context.get("exception"), "stage_already_alerted", False):
+        return
     on_task_failure(context)
 
 
 def _on_dag_failure(context: Any) -> None:
     from channelsync.alerts import on_dag_failure
 
+    if context.get("reason") == "task_failure":  # the failed task alerted already (one alert per failure)
+        return
     on_dag_failure(context)
 
 

@@ -1,0 +1,103 @@
+"""An Airflow listener: when a channelsync DAG run ends, its note says what channelsync recorded.
+
+Airflow's grid shows a run whose items ended in conflicts as plain green Success, and a preview like
+a real run; the note ("Warning — 1 conflict, 221 created", "Preview — nothing written") puts the
+sync status where the data engineer already looks, with a link to the run's status page.
+
+Why a listener and not the report task: a task talks to Airflow only through the Task Execution API,
+which cannot set a note, and a task should not hold a user's credentials for the REST API. The
+scheduler (or ``dag.test()``) calls this as it records the run's final state, in its own session, so
+the note is saved with that state. A note a person wrote is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow.listeners import hookimpl
+
+log = logging.getLogger(__name__)
+
+NAV_ROUTE = "channelsync"  # the dashboard's url_route in Airflow's navigation (channelsync_plugin.py)
+APP_PREFIX = "/channelsync"
+
+
+@cache
+def _state_url() -> str:
+    from channelsync import settings
+
+    return settings.state_url()
+
+
+def status_page_url(run_id: int) -> str:
+    """The run's status page inside Airflow's UI (the dashboard view, deep-linked to the run)."""
+    from airflow.configuration import conf
+
+    base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
+    root = urlsplit(base).path.rstrip("/")
+    return f"{base}/plugin/{NAV_ROUTE}{root}{APP_PREFIX}/runs/{run_id}"
+
+
+def note_for(dag_id: str, run_id: str) -> str | None:
+    """The note of a DAG run that recorded a sync run; None for any other DAG run."""
+    if "__" not in dag_id:
+        return None
+    from channelsync.state.db import session_scope
+    from channelsync.ui import notes, queries
+
+    with session_scope(_state_url()) as session:
+        run = queries.run_by_key(session, f"{dag_id}/{run_id}")
+        if run is None:
+            return None
+        text = notes.headline(status=run.status, counts=dict(run.counts or {}), preview=bool(run.preview),
+                              error_code=run.error_code, error_message=run.error_message)
+        return notes.note(text, run_id=run.id, status_url=status_page_url(run.id))
+
+
+def annotate(dag_run: Any) -> None:
+    """Set the note of ``dag_run`` unless a person wrote one.
+
+    The scheduler passes a DagRun bound to the session that records its final state: the note joins
+    that transaction (a second session could wait on the scheduler's own row locks). ``dag.test()``
+    passes a detached one: the note is then written in a session of its own.
+    """
+    try:
+        text = note_for(dag_run.dag_id, dag_run.run_id)
+        if text is None:
+            return
+        from sqlalchemy.orm import object_session
+
+        if object_session(dag_run) is not None:
+            _set_note(dag_run, text)
+            return
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        with create_session() as session:
+            bound = session.scalars(select(DagRun).where(DagRun.dag_id == dag_run.dag_id,
+                                                         DagRun.run_id == dag_run.run_id)).one_or_none()
+            if bound is not None:
+                _set_note(bound, text)
+    except Exception:  # a listener must never break the scheduler's loop
+        log.warning("channelsync: could not set the note of %s %s", dag_run.dag_id, dag_run.run_id, exc_info=True)
+
+
+def _set_note(dag_run: Any, text: str) -> None:
+    from channelsync.ui import notes
+
+    if notes.is_ours(dag_run.note):
+        dag_run.note = text
+
+
+@hookimpl
+def on_dag_run_success(dag_run: Any, msg: str) -> None:
+    annotate(dag_run)
+
+
+@hookimpl
+def on_dag_run_failed(dag_run: Any, msg: str) -> None:
+    annotate(dag_run)

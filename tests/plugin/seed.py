@@ -1,0 +1,122 @@
+"""Run records as the templates write them (through the state repository), for the plugin's pages.
+
+Two demo integrations over 30 days: a catalog sync that ended Warning (1 conflict, 221 created) with a
+staged field-level diff, a price refresh whose last run failed with a vendor error text holding a
+``<script>``, a submit_orders preview with its plan, a template that never ran, and records of an
+integration no longer in the file.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+
+from channelsync.state import repository
+from channelsync.state.db import session_scope, upgrade
+from channelsync.state.models import SyncRun
+
+# A vendor's error text as it may come back: markup, and a formula a spreadsheet would run.
+HOSTILE = '=HYPERLINK("http://evil.example","open") <script>alert("pwned")</script> Autotask said no'
+
+
+@dataclass
+class Seeded:
+    warning_run: int  # demo-autotask catalog_sync, the latest
+    failed_run: int  # demo-autotask price_availability, the latest
+    preview_run: int  # demo-autotask submit_orders
+    retired_run: int  # old-msp catalog_sync (no longer configured)
+    connectwise_run: int  # demo-connectwise catalog_sync, Success
+
+
+def _run(url: str, integration: str, template: str, key: str, *, started: datetime, status: str,
+         items: dict[str, list[dict[str, Any]]], preview: bool = False, duration: float = 42.0,
+         error: tuple[str, str] | None = None, plan_path: str | None = None, api_calls: dict[str, int] | None = None
+         ) -> int:
+    run_id = repository.start_run(url, integration=integration, template=template,
+                                  run_key=f"{integration}__{template}/{key}", preview=preview)
+    for stage, rows in items.items():
+        repository.replace_items(url, run_id, stage, rows)
+    counts = repository.item_counts(url, run_id)
+    if api_calls:
+        repository.add_api_calls(url, run_id, api_calls)
+    if error:
+        repository.record_error(url, run_id, error_code=error[0], error_message=error[1])
+    repository.finish_run(url, run_id, status=status, counts=counts, plan_path=plan_path, clear_error=error is None)
+    with session_scope(url) as session:  # back-date it, as if it had run then
+        session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
+            started_at=started, finished_at=started + timedelta(seconds=duration), duration_s=duration))
+    return run_id
+
+
+def _product(key: str, outcome: str, **extra: Any) -> dict[str, Any]:
+    return {"entity_type": "product", "source_key": key, "outcome": outcome, **extra}
+
+
+def _write_diff(path: Path, rows: list[tuple[str, str, str, str, str, str]]) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as sink:
+        writer = csv.writer(sink)
+        writer.writerow(["source_key", "op", "psa_id", "field", "before", "after"])
+        writer.writerows(rows)
+    return f"file://{path}"
+
+
+def seed(url: str, staging: Path, *, now: datetime | None = None) -> Seeded:
+    """The latest runs start within 2 hours of ``now``: within a daily schedule's grace, so no card is
+    overdue whatever the time of day the tests run."""
+    upgrade(url)
+    now = now or datetime.now(UTC)
+    day = timedelta(days=1)
+    # 29 earlier daily catalog runs: mostly Success, a Warning now and then, one Failure.
+    for back in range(29, 0, -1):
+        status = "failure" if back == 12 else "warning" if back % 7 == 0 else "success"
+        items = {"load": [_product(f"SKU-{back}-{n}", "updated", changed_fields=["price"])
+                          for n in range(back % 5 + 1)]}
+        if status == "warning":
+            items["reconcile"] = [_product(f"SKU-{back}-c", "conflict", error_code="CATALOG_CONFLICT",
+                                           error_message="edited in Autotask since channelsync wrote it")]
+        _run(url, "demo-autotask", "catalog_sync", f"scheduled__{back}", started=now - back * day, status=status,
+             items=items if status != "failure" else {}, duration=30.0 + back,
+             error=("AUTOTASK_AUTH_FAILED", "extract: Autotask refused the API user") if status == "failure" else None,
+             api_calls={"autotask": 40 + back})
+    diff = _write_diff(staging / "demo-autotask" / "catalog_sync" / "latest" / "plan_diff.csv", [
+        ("SKU-NEW-0", "create", "", "name", "", "HP EliteBook 840 G11"),
+        ("SKU-NEW-0", "create", "", "price", "", "1299.00"),
+        ("SKU-9", "update", "3001", "price", "1199.00", "1249.00"),
+        ("SKU-CONFLICT", "update", "3002", "price", "15.00", "17.50"),
+    ])
+    created = [_product(f"SKU-NEW-{n}", "created", psa_id=str(5000 + n), changed_fields=["name", "price"])
+               for n in range(221)]
+    warning_run = _run(
+        url, "demo-autotask", "catalog_sync", "scheduled__latest", started=now - timedelta(hours=2), status="warning",
+        items={"reconcile": [_product("SKU-CONFLICT", "conflict", psa_id="3002", changed_fields=["price"],
+                                      error_code="CATALOG_CONFLICT",
+                                      error_message="price edited in Autotask since channelsync wrote it")],
+               "load": [*created, _product("SKU-9", "updated", psa_id="3001", changed_fields=["price"]),
+                        _product("SKU-10", "unchanged", psa_id="3003")]},
+        plan_path=diff, api_calls={"autotask": 231}, duration=95.5)
+    for back in range(3, 0, -1):
+        _run(url, "demo-autotask", "price_availability", f"scheduled__{back}", started=now - back * day,
+             status="success", items={"load": [_product("SKU-9", "updated", changed_fields=["cost"])]})
+    failed_run = _run(
+        url, "demo-autotask", "price_availability", "scheduled__latest", started=now - timedelta(minutes=20),
+        status="failure", items={"load": [_product("SKU-9", "failed", error_code="AUTOTASK_VALIDATION",
+                                                   error_message=HOSTILE)]},
+        error=("AUTOTASK_VALIDATION", f"load: {HOSTILE}"), api_calls={"autotask": 3, "tdsynnex_xml": 2})
+    plan = _write_diff(staging / "demo-autotask" / "submit_orders" / "preview" / "plan_diff.csv", [
+        ("PO-1001", "submit", "", "order", "", "3 × HP EliteBook to ACME"),
+        ("PO-1002", "submit", "", "order", "", "1 × Dock to Globex"),
+    ])
+    preview_run = _run(url, "demo-autotask", "submit_orders", "manual__preview", started=now - timedelta(hours=1),
+                       status="preview", preview=True, items={}, plan_path=plan)
+    connectwise_run = _run(url, "demo-connectwise", "catalog_sync", "scheduled__latest",
+                           started=now - timedelta(hours=1), status="success",
+                           items={"load": [_product("CW-1", "created", psa_id="77")]})
+    retired_run = _run(url, "old-msp", "catalog_sync", "scheduled__1", started=now - 5 * day, status="success",
+                       items={"load": [_product("OLD-1", "updated")]})
+    return Seeded(warning_run, failed_run, preview_run, retired_run, connectwise_run)
