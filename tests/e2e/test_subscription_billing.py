@@ -103,9 +103,16 @@ def test_crayon_to_autotask_two_months(sandbox: SandboxControl, run_template: Ru
     late = world.new_customer(sandbox, state_store, "demo-autotask", name="Late Contract Test", offer=MONTHLY,
                               quantity=4, day=1, contract_start="2027-02-01", contract_end="2028-01-31")
     world.publish(sandbox, "crayon")
-    january = _bill(run_template, "demo-autotask")
+    january = _bill(run_template, "demo-autotask", margin_floor_percent=30)
     items = _items(state_store, january["run_id"])
     assert [i for i in items if i["outcome"] == "quarantined"] == []  # every line of the scenario is postable
+    # Reports: 20.00 retail on a 16.00 cost is a 20 % margin, under the 30 % floor; every month's prorated
+    # amount in the PSA equals the distributor's lines to the cent (January: 10 × 15 × 9/31 + 15 × 15 × 10/31
+    # + 15 × 20 × 5/31 + 12 × 20 × 7/31 = 218.71 = 150 − 106.45 + 159.68 − 87.10 + 116.13 − 67.74 + 54.19).
+    flagged = [i for i in items if i["outcome"] == "margin_flagged"
+               and i["source_key"].startswith(f"crayon:4401:{fabrikam.tenant_id}|{MONTHLY}")]
+    assert len(flagged) == 1 and "sold at 20.00, costs 16.00 (20.0% margin): under floor" in flagged[0]["error_message"]
+    assert [i for i in items if i["outcome"] == "proration_mismatch"] == []
 
     # Fabrikam's monthly seats: Autotask splits January at every change; February continues the last level.
     assert world.autotask_units(sandbox, fabrikam.contract_id, service, date(2027, 2, 2)) == [

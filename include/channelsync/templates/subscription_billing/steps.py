@@ -50,6 +50,16 @@ EDIT_OVERWRITTEN = outcomes.declare(planning.EDIT_OVERWRITTEN_OUTCOME, stage="lo
                                                 "invoice wins, so the edit was overwritten (before → after)")
 PLAN_WARNING = outcomes.declare("not_posted_warning", stage="load", kind="warning",
                                 description="a line that cannot be posted on this PSA; see why")
+MARGIN_FLAGGED = outcomes.declare("margin_flagged", stage="load", kind="warning",
+                                  description="sold below cost or under the configured margin floor")
+PRORATION_MISMATCH = outcomes.declare("proration_mismatch", stage="load", kind="warning",
+                                      description="the PSA's prorated amount differs from the distributor's lines")
+MARGIN_CODE = define("BILLING_MARGIN_LOW", "channelsync",
+                     "A service is sold below its cost or under the margin floor (subscription_billing's "
+                     "margin_floor_percent): review the PSA price or the floor")
+PRORATION_CODE = define("BILLING_PRORATION_MISMATCH", "channelsync",
+                        "For one month the PSA's prorated amount and the distributor's prorated lines differ by more "
+                        "than a cent: check the contract's proration settings and the service's price")
 UNMAPPED_CODE = define("BILLING_CUSTOMER_UNMAPPED", "channelsync",
                        "The invoice has lines of a customer with no PSA mapping: map it (channelsync mapping set) "
                        "and rerun; nothing of it was posted")
@@ -160,10 +170,7 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
             if not loaded.retriable_failures:
                 self._remember(run, key, customer, loaded)
             summary.details.setdefault("totals", []).append(customer.totals)
-            mismatched = [p for p in customer.proration if abs(p["difference"]) > 0.01]
-            if mismatched:
-                log.warning("proration check for %s: %d month(s) differ by more than a cent: %s", key,
-                            len(mismatched), mismatched[:3])
+            summary.outcomes += _report_items(key, customer)
             log.info("customer %s: invoice %.2f, posted %.2f (%d operation(s))", key,
                      customer.totals.get("invoice_total", 0.0), customer.totals.get("posted_total", 0.0),
                      len(operations))
@@ -247,6 +254,21 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
             billing_in_advance=options.billing_in_advance, margin_floor_percent=options.margin_floor_percent,
             left=left,
         )
+
+
+def _report_items(key: str, customer: planning.CustomerPlan) -> list[ItemOutcome]:
+    """The run's reports, where the person reading the run looks: a margin under the floor (or a sale below
+    cost) and a month whose PSA amount differs from the distributor's prorated lines by more than a cent."""
+    found = [ItemOutcome(f"{key}|{m['sku']}|margin", MARGIN_FLAGGED.name, error_code=MARGIN_CODE,
+                         error_message=f"{m['sku']}: sold at {m['unit_price']:.2f}, costs {m['unit_cost']:.2f} "
+                                       f"({m['margin_percent']:.1f}% margin): {m['flag']}")
+             for m in customer.margins if m["flag"]]
+    found += [ItemOutcome(f"{key}|{p['sku']}|{p['month']}|proration", PRORATION_MISMATCH.name,
+                          error_code=PRORATION_CODE,
+                          error_message=f"{p['sku']} {p['month'][:7]}: the PSA bills {p['implied']:.2f}, the "
+                                        f"distributor's lines total {p['invoiced']:.2f} ({p['difference']:+.2f})")
+              for p in customer.proration if abs(p["difference"]) > 0.01]
+    return found
 
 
 _APPLIED = frozenset({POSTED.name, outcomes.UPDATED.name, outcomes.UNCHANGED.name, outcomes.LINKED.name})
