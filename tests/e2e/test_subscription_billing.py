@@ -55,6 +55,11 @@ def test_crayon_to_autotask_two_months(sandbox: SandboxControl, run_template: Ru
     fabrikam = world.new_customer(sandbox, state_store, "demo-autotask", name="Fabrikam Test", offer=MONTHLY,
                                   quantity=10, day=1, contract_start="2026-12-01", contract_end="2027-11-30")
     world.publish(sandbox, "crayon")
+    # Preview first: the plan (one adjustment, 10 seats from 12/01), nothing written.
+    seq = last_seq(sandbox)
+    preview = _bill(run_template, "demo-autotask", preview=True)
+    assert preview["preview"] and preview["plan"]["adjust"] == 1, preview
+    assert writes(sandbox, "autotask", since=seq) == []
     first = _bill(run_template, "demo-autotask")
     # The seeded customers are not mapped: listed, nothing posted for them, so the run is a Warning.
     assert first["status"] == "warning", first

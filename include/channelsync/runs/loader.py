@@ -112,10 +112,16 @@ class _Session:
 
     def run(self, operations: Sequence[Operation], concurrency: int) -> None:
         work = _ClaimQueue(operations, self.ledger)
+        # No more workers than operations; one works in the calling thread (a mapped load of one PO
+        # would otherwise start and join a pool of threads per target for a single write).
+        workers = max(1, min(concurrency, len(operations)))
         try:
-            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load") as pool:
-                for future in [pool.submit(self._worker, work) for _ in range(max(1, concurrency))]:
-                    future.result()
+            if workers == 1:
+                self._worker(work)
+            else:
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load") as pool:
+                    for future in [pool.submit(self._worker, work) for _ in range(workers)]:
+                        future.result()
         finally:
             self.marks.flush()
 

@@ -16,17 +16,22 @@ def upsert(
     keys: Sequence[str],
     update: Sequence[str] = (),
 ) -> None:
-    """Insert ``rows``; on a conflict of ``keys`` update ``update`` columns (or do nothing)."""
+    """Insert ``rows``; on a conflict of ``keys`` update ``update`` columns (or do nothing).
+
+    A Core statement on the model's table with the rows as executemany parameters: compiled once and
+    cached (a multi-row ``VALUES`` is compiled again for every call, a millisecond each time). Every
+    row carries the same columns."""
     if not rows:
         return
-    statement = dialect_insert(session.get_bind().dialect.name, model).values(list(rows))
+    table = getattr(model, "__table__", model)
+    statement = dialect_insert(session.get_bind().dialect.name, table)
     if update:
         statement = statement.on_conflict_do_update(
             index_elements=list(keys), set_={column: statement.excluded[column] for column in update}
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(statement)
+    session.execute(statement, [dict(row) for row in rows])
 
 
 def dialect_insert(dialect: str, table: Any) -> Any:
