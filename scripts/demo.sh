@@ -41,6 +41,12 @@ setsid env --default-signal=INT channelsync sandbox serve --port "${SANDBOX_PORT
 pids+=($!)
 wait_for "$SANDBOX_URL/_sandbox/health" sandbox 60
 echo "== connections and pools"; channelsync airflow load-settings --sandbox-url "$SANDBOX_URL"
+echo "== customer mappings (a person's step, scripted for the demo: the suggestions matching by reference)"
+for integration in demo-autotask demo-connectwise; do
+  keys=$(channelsync mapping suggest --integration "$integration" --min-score 0.95 --json \
+         | python -c 'import json, sys; print(" ".join(r["key"] for r in json.load(sys.stdin) if r["psa_contract_id"]))')
+  if [ -n "$keys" ]; then channelsync mapping suggest --integration "$integration" --apply $keys --by demo | tail -1; fi
+done
 echo "== DAGs";  channelsync config check
 echo "== Airflow standalone at $AIRFLOW__API__BASE_URL (logs: $LOG_DIR/airflow.log)"
 setsid env --default-signal=INT airflow standalone >"$LOG_DIR/airflow.log" 2>&1 &

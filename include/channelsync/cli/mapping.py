@@ -168,6 +168,12 @@ class _Command:
         configured = (template.options.get("accounts") if template is not None else None) or None
         return accounts_from_options(self.integration, configured, clients=self.client)
 
+    def contract_kind(self) -> str | None:
+        """subscription_billing's ``contract_kind`` option: the kind of contract it bills, if configured."""
+        template = self.integration.templates.get("subscription_billing")
+        kind = (template.options.get("contract_kind") if template is not None else None) or None
+        return str(kind) if kind else None
+
     def key(self, text: str) -> Any:
         """The customer key, its distributor one of the integration's (no call: state-only actions work
         whatever the distributor answers)."""
@@ -304,6 +310,9 @@ class _Command:
         by_company: dict[str, list[dict[str, Any]]] = {}
         if contracts is not None:
             usable = contracts[contracts["recurring"].fillna(False) & contracts["active"].fillna(False)]
+            kind = self.contract_kind()
+            if kind:  # several agreements per company (Managed Services, Microsoft 365): the billed kind only
+                usable = usable[usable["kind"].astype("string").str.casefold() == kind.casefold()]
             for record in usable.astype(object).where(usable.notna(), None).to_dict("records"):
                 by_company.setdefault(str(record["psa_company_id"]), []).append(record)
         rows = []

@@ -108,6 +108,9 @@ class ChannelsyncHook(BaseHook):
         try:
             return self.get_connection(self.conn_id)
         except AirflowNotFoundException as exc:
+            found = _from_metadata_database(self.conn_id)
+            if found is not None:
+                return found
             raise ConnectionMissing(missing_connection_message(self.conn_id, self.hook_name)) from exc
 
     def client_for(self, connection: Any) -> Any:
@@ -176,3 +179,14 @@ def name_connection_in_errors(client: Any, conn_id: str) -> Any:
     transport.request = request
     transport.conn_id = conn_id
     return client
+
+
+def _from_metadata_database(conn_id: str) -> Any:
+    """Outside a task (the channelsync CLI), Airflow 3's SDK looks only at the environment and secrets
+    backends; a connection kept in the metadata database (the UI's, ``load-settings``') is read there."""
+    try:
+        from airflow.models import Connection
+
+        return Connection.get_connection_from_secrets(conn_id)
+    except Exception:  # not found, or no database in this process (a task): the caller reports it missing
+        return None

@@ -158,7 +158,9 @@ def build_watcher_dag(integration: IntegrationConfig, template_name: str, templa
     options = dict(template.options)
     asset = watcher_asset(integration, spec)
     watcher = load_object(spec.watcher)()
-    schedule = watcher.schedule(spec.options_model.model_validate(options))
+    schedule: Any = watcher.schedule(spec.options_model.model_validate(options))
+    if str(schedule).startswith(ASSET_SCHEDULE_PREFIX):  # e.g. after each service_catalog_sync
+        schedule = [asset_for(integration.name, str(schedule).removeprefix(ASSET_SCHEDULE_PREFIX))]
     with DAG(
         dag_id=f"{dag_id_for(integration.name, template_name)}__watcher",
         description=f"{integration.name}: announces new work for {template_name}",

@@ -33,5 +33,9 @@ class SubscriptionBillingOptions(TemplateOptions):
     # here (SKU → service name) instead of being quarantined.
     service_overrides: dict[str, str] = Field(default_factory=dict)
     service_name_prefix: str = Field(default="PC_", max_length=10)
-    # The watcher DAG's poll schedule (a new invoice starts the billing run through an Asset event).
+    # Only contracts of this kind are billed, and suggested by `channelsync mapping suggest` when a company
+    # has several (ConnectWise agreement type, e.g. "Microsoft 365"; Autotask contract type label).
+    contract_kind: str | None = None
+    # The watcher DAG's poll schedule (a new invoice starts the billing run through an Asset event): cron,
+    # or "asset:<template>" to look after each successful run of that template of the integration.
     watch_schedule: str = "0 * * * *"

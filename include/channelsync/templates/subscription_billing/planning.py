@@ -43,6 +43,9 @@ CONTRACT_NOT_RECURRING = define("BILLING_CONTRACT_NOT_RECURRING", "channelsync",
 CONTRACT_DATES = define("BILLING_CONTRACT_DATES", "channelsync",
                         "The invoice needs changes on dates outside the contract's start and end dates: extend "
                         "or renew the contract (or map the customer to the current one), then rerun the customer")
+CONTRACT_KIND = define("BILLING_CONTRACT_KIND", "channelsync",
+                       "The mapped contract / agreement is not of the kind this integration bills "
+                       "(subscription_billing's contract_kind): map the customer to one that is")
 SERVICE_MISSING = define("BILLING_SERVICE_MISSING", "channelsync",
                          "No PSA service for this product: run service_catalog_sync (or add a service override), "
                          "then rerun the customer")
@@ -63,6 +66,7 @@ class Contract:
     end: date | None
     recurring: bool = True
     active: bool = True
+    kind: str | None = None  # Autotask contract type label, ConnectWise agreement type name
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ def plan_customer(
     customer: str, lines: list[Any], *, psa_system: str, contract: Contract | None,
     units: Iterable[Mapping[str, Any]], services: Mapping[str, Service], period: tuple[date, date],
     usage_skus: Iterable[str] = (), zero_usage_without_lines: bool = True, billing_in_advance: bool = False,
-    margin_floor_percent: float = 0.0, left: Mapping[str, str] | None = None,
+    margin_floor_percent: float = 0.0, left: Mapping[str, str] | None = None, contract_kind: str | None = None,
 ) -> CustomerPlan:
     """``left``: per PSA service id, the stretches channelsync posted last time (``billing_edits.to_json``),
     to report a person's edits before they are overwritten."""
@@ -101,6 +105,9 @@ def plan_customer(
     if contract is None or not contract.recurring:
         code = CONTRACT_MISSING if contract is None else CONTRACT_NOT_RECURRING
         _fail(plan, customer, code, None)
+        return plan
+    if contract_kind and (contract.kind or "").casefold() != contract_kind.casefold():
+        _fail(plan, customer, CONTRACT_KIND, f"contract {contract.psa_id} is {contract.kind!r}, not {contract_kind!r}")
         return plan
     billed = {t.sku for t in found}
     if zero_usage_without_lines:

@@ -144,7 +144,8 @@ def contract(adapter: Any, company_id: str, contract_id: str) -> Contract | None
     for found in adapter.read_contracts([company_id]):
         if str(found.psa_id) == contract_id:
             return Contract(psa_id=str(found.psa_id), start=found.start, end=found.end,
-                            recurring=bool(found.recurring), active=bool(found.active))
+                            recurring=bool(found.recurring), active=bool(found.active),
+                            kind=getattr(found, "type_name", None))
     return None
 
 

@@ -252,7 +252,7 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
             units=units, services=services, period=sources.period(lines),
             usage_skus=sources.usage_skus(run), zero_usage_without_lines=options.zero_usage_without_lines,
             billing_in_advance=options.billing_in_advance, margin_floor_percent=options.margin_floor_percent,
-            left=left,
+            left=left, contract_kind=options.contract_kind,
         )
 
 
