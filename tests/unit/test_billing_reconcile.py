@@ -142,3 +142,46 @@ def test_connectwise_cancellation_ends_the_addition() -> None:
               Segment(d("2026-08-20"), d("2026-08-31"), 0, 6.0, 4.8)]
     (end,) = cw.changes(august, current)
     assert (end.record_id, end.changes, end.before) == ("A7", {"end": d("2026-08-19")}, {"end": None})
+
+
+def _plan(**kwargs: object) -> object:
+    from channelsync.templates.subscription_billing import planning
+
+    lines = [SimpleNamespace(**vars(line("cycleCharge", "2026-12-01", "2026-12-31", 10, 20.0)),
+                             invoice_id="S12", customer_id="C1")]
+    units = [{"service_id": "7", "record_id": "1", "start": "2026-12-01", "end": "2026-12-31", "units": 0.0,
+              "unit_price": 20.0, "unit_cost": 16.0},
+             {"service_id": "7", "record_id": "2", "start": "2027-01-01", "end": "2027-01-31", "units": 5.0,
+              "unit_price": 20.0, "unit_cost": 16.0}]
+    return planning.plan_customer(
+        "crayon:4401:C1", lines, psa_system="autotask",
+        contract=planning.Contract("99", d("2026-01-01"), d("2027-12-31")), units=units,
+        services={"M365BP": planning.Service("7", "PC_M365BP")}, period=(d("2026-12-01"), d("2026-12-31")),
+        **kwargs)
+
+
+def test_billing_in_advance_sets_the_next_period_from_the_latest_invoice() -> None:
+    import json
+
+    def changes(plan: object) -> list[tuple[str, float]]:
+        return [(json.loads(o["fields"])["effective"], json.loads(o["fields"])["unit_change"])
+                for o in plan.operations]  # type: ignore[attr-defined]
+
+    # January holds 5 seats (set earlier); December's invoice says 10. An adjustment adds from its date on,
+    # so December's +10 makes January 15; in advance, January is then set to December's 10 (−5).
+    assert changes(_plan(billing_in_advance=False)) == [("2026-12-01", 10)]
+    assert changes(_plan(billing_in_advance=True)) == [("2026-12-01", 10), ("2027-01-01", -5)]
+
+
+def test_a_contract_that_ends_before_the_invoice_fails_the_customer_alone() -> None:
+    from channelsync.templates.subscription_billing import planning
+
+    plan = _plan()
+    assert plan.items == []  # type: ignore[attr-defined]
+    short = planning.plan_customer(
+        "crayon:4401:C1", [SimpleNamespace(**vars(line("cycleCharge", "2026-12-01", "2026-12-31", 10, 20.0)),
+                                           invoice_id="S12", customer_id="C1")],
+        psa_system="autotask", contract=planning.Contract("99", d("2027-01-01"), d("2027-12-31")), units=[],
+        services={"M365BP": planning.Service("7", "PC_M365BP")}, period=(d("2026-12-01"), d("2026-12-31")))
+    (item,) = short.items
+    assert item["error_code"] == "BILLING_CONTRACT_DATES" and short.operations == []

@@ -218,7 +218,7 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
         rows = customer.operations
         by_service = {json.loads(r["fields"]).get("service_id"): r["source_key"].rsplit("|", 1)[0] for r in rows}
         xrefs = [{"psa_system": run.integration.psa.system, "entity_type": LEFT_ENTITY,
-                  "source_key": f"{key}|{service_id}", "psa_id": f"{customer.contract_id}:{service_id}",
+                  "source_key": f"{key}|{service_id}", "psa_id": f"{key}|{customer.contract_id}:{service_id}",
                   "fingerprint": segments}
                  for service_id, segments in customer.left.items() if by_service.get(service_id) not in failed]
         if xrefs:

@@ -37,21 +37,26 @@ def new_invoices(run: RunContext) -> list[dict[str, Any]]:
     from channelsync.templates.subscription_billing import sources
 
     assert isinstance(run.options, SubscriptionBillingOptions)
-    announced = {key for key, _psa, _fp in repository.load_xref(run.state_url, integration=run.integration.name,
-                                                                 entity_type=ENTITY)}
+    # key → the period end of the invoice (what was announced, and how recent)
+    announced = {key: fingerprint for key, _psa, fingerprint in repository.load_xref(
+        run.state_url, integration=run.integration.name, entity_type=ENTITY)}
     found: list[dict[str, Any]] = []
     for account in sources.accounts(run, run.options):
         invoices = sorted(sources.invoices_to_bill_all(run, account), key=lambda i: (i.period_end, i.invoice_id))
         prefix = f"{account.distributor}:{account.account}:"
-        fresh = [i for i in invoices if f"{prefix}{i.invoice_id}" not in announced]
-        if not any(key.startswith(prefix) for key in announced):
-            fresh = sources.latest_period(fresh)  # first look at this account: its latest, not its history
+        seen = [end for key, end in announced.items() if key.startswith(prefix)]
+        if not seen:
+            fresh = sources.latest_period(invoices)  # first look at this account: its latest, not its history
+        else:  # after that, what is new since — a late statement of the same period included
+            fresh = [i for i in invoices if f"{prefix}{i.invoice_id}" not in announced
+                     and i.period_end.isoformat() >= max(seen)]
         found += [i.as_dict() for i in fresh]
     if found and not run.preview:
         repository.save_xrefs(run.state_url, integration=run.integration.name, xrefs=[
             {"psa_system": run.integration.psa.system, "entity_type": ENTITY,
-             "source_key": f"{i['distributor']}:{i['account']}:{i['invoice_id']}", "psa_id": "announced",
-             "fingerprint": run.run_key} for i in found])
+             "source_key": f"{i['distributor']}:{i['account']}:{i['invoice_id']}",
+             "psa_id": f"{i['distributor']}:{i['account']}:{i['invoice_id']}",  # no PSA record: itself
+             "fingerprint": str(i["period_end"])} for i in found])
     log.info("watcher: %d new invoice(s): %s", len(found),
              ", ".join(f"{i['account']}/{i['invoice_id']}" for i in found) or "none")
     return found
