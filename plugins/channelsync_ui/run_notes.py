@@ -60,30 +60,55 @@ def note_for(dag_id: str, run_id: str) -> str | None:
 def annotate(dag_run: Any) -> None:
     """Set the note of ``dag_run`` unless a person wrote one.
 
-    The scheduler passes a DagRun bound to the session that records its final state: the note joins
-    that transaction (a second session could wait on the scheduler's own row locks). ``dag.test()``
-    passes a detached one: the note is then written in a session of its own.
+    The scheduler may pass a DagRun still bound to the session recording its final state (the note then
+    joins that transaction: a second session could wait on the scheduler's own row locks), or one whose
+    session has ended and whose attributes are expired — reading one of those would raise, and this runs
+    inside the scheduler's loop. So the run's identity is read without a refresh, and anything else is
+    done on a DagRun loaded in a session of our own. Nothing here may raise: a listener must never stop
+    the scheduler.
     """
     try:
-        text = note_for(dag_run.dag_id, dag_run.run_id)
-        if text is None:
+        bound, dag_id, run_id, pk = _identity(dag_run)
+        if dag_id is None and pk is None:
             return
-        from sqlalchemy.orm import object_session
-
-        if object_session(dag_run) is not None:
-            _set_note(dag_run, text)
+        if bound:
+            text = note_for(dag_id, run_id) if dag_id and run_id else None
+            if text is not None:
+                _set_note(dag_run, text)
             return
         from airflow.models.dagrun import DagRun
         from airflow.utils.session import create_session
         from sqlalchemy import select
 
         with create_session() as session:
-            bound = session.scalars(select(DagRun).where(DagRun.dag_id == dag_run.dag_id,
-                                                         DagRun.run_id == dag_run.run_id)).one_or_none()
-            if bound is not None:
-                _set_note(bound, text)
-    except Exception:  # a listener must never break the scheduler's loop
-        log.warning("channelsync: could not set the note of %s %s", dag_run.dag_id, dag_run.run_id, exc_info=True)
+            query = select(DagRun).where(DagRun.id == pk) if pk is not None else select(DagRun).where(
+                DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+            found = session.scalars(query).one_or_none()
+            if found is None:
+                return
+            text = note_for(found.dag_id, found.run_id)
+            if text is not None:
+                _set_note(found, text)
+    except Exception:  # a listener must never break the scheduler's loop (and must not touch the run here)
+        log.warning("channelsync: could not set a DAG run's note", exc_info=True)
+
+
+def _identity(dag_run: Any) -> tuple[bool, str | None, str | None, Any]:
+    """(bound to a live session with its attributes loaded, dag_id, run_id, primary key), read from the
+    object's loaded state only: no attribute access that could trigger a refresh."""
+    from sqlalchemy import inspect
+    from sqlalchemy.orm import object_session
+
+    try:
+        state = inspect(dag_run)
+    except Exception:  # not an ORM object (a test double): plain attributes
+        return False, getattr(dag_run, "dag_id", None), getattr(dag_run, "run_id", None), None
+    loaded = state.dict
+    identity = state.identity
+    pk = identity[0] if identity else None
+    dag_id, run_id = loaded.get("dag_id"), loaded.get("run_id")
+    bound = object_session(dag_run) is not None and not state.expired_attributes and dag_id is not None
+    return bound, dag_id, run_id, pk
 
 
 def _set_note(dag_run: Any, text: str) -> None:

@@ -48,7 +48,24 @@ DAG_FILE = textwrap.dedent("""
         with session_scope() as session:
             alerts = [(a.template, a.subject, a.severity)
                       for a in session.scalars(select(AlertLog).order_by(AlertLog.id))]
-        print(json.dumps({"notes": notes, "alerts": alerts}))
+        # What the scheduler may hand a listener: a DagRun whose session is gone and whose attributes are
+        # expired (reading one raises). The listener must neither raise (it would stop the scheduler) nor fail.
+        from sqlalchemy.orm.exc import DetachedInstanceError
+        from channelsync_ui.run_notes import annotate
+        with create_session() as session:
+            detached = session.scalars(select(DagRun).where(DagRun.run_id == runs[1].run_id)).one()
+            detached.note = None
+            session.flush()
+            session.expire(detached)
+        try:
+            detached.dag_id
+            expired = False
+        except DetachedInstanceError:
+            expired = True
+        annotate(detached)
+        with create_session() as session:
+            renoted = session.scalars(select(DagRun).where(DagRun.run_id == runs[1].run_id)).one().note
+        print(json.dumps({"notes": notes, "alerts": alerts, "expired": expired, "renoted": renoted}))
 """)
 
 
@@ -93,3 +110,9 @@ def test_a_failed_run_s_note_names_the_failure(dag_runs: dict[str, Any]) -> None
 def test_a_failed_stage_alerts_once_not_again_from_the_report_or_the_dag_run(dag_runs: dict[str, Any]) -> None:
     assert dag_runs["alerts"] == [
         ["test_posting_mapped", "[channelsync] acme test_posting_mapped: load failed (TEST_PARTITION_BROKEN)", "error"]]
+
+
+def test_a_detached_expired_run_is_noted_without_raising(dag_runs: dict[str, Any]) -> None:
+    # The scheduler's loop died on this once: the listener read an attribute of an expired, detached run.
+    assert dag_runs["expired"] is True
+    assert dag_runs["renoted"] and dag_runs["renoted"].startswith(("Success", "Warning")), dag_runs["renoted"]
