@@ -1,9 +1,10 @@
 """The operations pages as a FastAPI app, mounted by Airflow's API server under ``/channelsync``.
 
 Every route depends on :func:`security.signed_in_user` (set on the app, so no route can forget it) and
-asks the auth manager before showing a DAG's runs. Only GET routes exist in this milestone: nothing
-here changes state, so there is nothing to forge across sites (reruns and mapping edits will come with
-CSRF protection of their own).
+asks the auth manager before showing a DAG's runs. The routes that change something are POSTs, each
+depending on :func:`security.checked_form` (origin and CSRF token) and asking the auth manager for the
+edit right the change needs: reruns (``reruns.py``: Airflow's clearTaskInstances, called with the
+user's own token) and customer mappings (``mapping_pages.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from channelsync.ui import catalog, dashboard, export, plan_diff, queries
 from channelsync.ui.labels import STATUS_LABELS, outcome_kind
 from channelsync.ui.links import STAGES, dag_run_url, dag_url, failed_stage, task_log_url
 
-from .security import Forbidden, NotSignedIn, access, login_url, signed_in_user
+from .security import RERUN, CsrfRefused, Forbidden, NotSignedIn, access, login_url, signed_in_user
 from .views import SECURITY_HEADERS, STATIC_DIR, Urls, render
 
 HISTORY_PAGE, ITEMS_PAGE, PLAN_PAGE = 50, 100, 100
@@ -84,7 +85,7 @@ def _wants_html(request: Request) -> bool:
 
 @app.exception_handler(NotSignedIn)
 async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
-    if _wants_html(request):
+    if _wants_html(request) and request.method == "GET":  # a form posted after the session ended: no redirect
         return RedirectResponse(login_url(request), status_code=302)
     return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
@@ -92,10 +93,20 @@ async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
 @app.exception_handler(Forbidden)
 async def _forbidden(request: Request, exc: Forbidden) -> Response:
     if _wants_html(request):
+        wanted = "read" if exc.action.startswith("read") else "edit"
         return render(request, "message.html", status_code=403, title="Not allowed",
-                      message=f"Airflow does not let you read the runs of {exc.dag_id}. Ask an Airflow admin for "
-                              "read access to this DAG.")
+                      message=f"Airflow does not let you {exc.action} {exc.dag_id}. Ask an Airflow admin for "
+                              f"{wanted} access to this DAG.")
     return JSONResponse({"detail": str(exc)}, status_code=403)
+
+
+@app.exception_handler(CsrfRefused)
+async def _csrf_refused(request: Request, exc: CsrfRefused) -> Response:
+    """Refused before anything was done: the request did not come from this plugin's own page."""
+    if _wants_html(request):
+        return render(request, "message.html", status_code=403, title="Request refused",
+                      message=f"Nothing was changed: {exc}.")
+    return JSONResponse({"detail": f"CSRF check failed: {exc}"}, status_code=403)
 
 
 def _not_found(request: Request, what: str) -> Response:
@@ -244,14 +255,19 @@ def run_page(request: Request, run_id: int, outcome: str | None = None, q: str |
     planned = plan_diff.plan(run.plan_path) if run.preview else None
     plan_start = (_page_number(plan_page) - 1) * PLAN_PAGE
     urls = Urls(request)
+    dag_id = dag_id_for(run.integration, run.template)
+    may_rerun = not run.preview and access(request).may(RERUN, dag_id)
+    has_failures = run.status == "failure" or any(
+        count and outcome_kind(name) == "failure" for name, count in found["per_outcome"].items())
     return render(
         request, "run.html", run=run, **found, outcome=outcome or "", q=q or "",
+        may_rerun=may_rerun, rerun_failed=may_rerun and has_failures,
         plan=planned[plan_start:plan_start + PLAN_PAGE] if planned is not None else None,
         plan_total=len(planned) if planned is not None else 0, plan_page=_page_number(plan_page),
         plan_pages=max(((len(planned) if planned else 0) + PLAN_PAGE - 1) // PLAN_PAGE, 1),
         plan_counts=plan_diff.plan_counts(planned) if planned else {},
         diff_kept=plan_diff.available(run.plan_path), run_error=catalog.describe(run.error_code),
-        dag_id=dag_id_for(run.integration, run.template), stages=STAGES, failed=failed_stage(run.error_message),
+        dag_id=dag_id, stages=STAGES, failed=failed_stage(run.error_message),
         airflow_run=dag_run_url(urls.airflow, run.run_key),
         task_log=lambda task: task_log_url(urls.airflow, run.run_key, task), kind=outcome_kind,
         status_labels=STATUS_LABELS,
@@ -268,7 +284,7 @@ def run_json(request: Request, run_id: int, outcome: str | None = None, q: str |
     return JSONResponse({
         "run": {**(_brief_json(queries.brief(run)) or {}), "integration": run.integration, "template": run.template},
         "total": found["total"], "page": found["page"], "pages": found["pages"], "per_outcome": found["per_outcome"],
-        "items": [export.item_record(item, found["changes"]) for item in found["items"]],
+        "items": [{"id": item.id, **export.item_record(item, found["changes"])} for item in found["items"]],
     }, headers=SECURITY_HEADERS)
 
 
@@ -348,3 +364,8 @@ def static_file(name: str) -> Response:
         return JSONResponse({"detail": "not found"}, status_code=404)
     return FileResponse(Path(path), media_type=STATIC_TYPES[path.suffix],
                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"})
+
+
+# ---- the routes that change something (registered on ``app`` by importing them) ---------------------
+
+from . import mapping_pages, reruns  # noqa: E402,F401  (they import app from here)

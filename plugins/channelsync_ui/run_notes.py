@@ -7,12 +7,14 @@ sync status where the data engineer already looks, with a link to the run's stat
 Why a listener and not the report task: a task talks to Airflow only through the Task Execution API,
 which cannot set a note, and a task should not hold a user's credentials for the REST API. The
 scheduler (or ``dag.test()``) calls this as it records the run's final state, in its own session, so
-the note is saved with that state. A note a person wrote is left alone.
+the note is written just after that state (see :func:`annotate`). A note a person wrote is left alone.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 
 NAV_ROUTE = "channelsync"  # the dashboard's url_route in Airflow's navigation (channelsync_plugin.py)
 APP_PREFIX = "/channelsync"
+_LOCK = threading.Lock()
+_PENDING: list[threading.Thread] = []  # notes being written (``wait`` joins them)
 
 
 @cache
@@ -58,57 +62,75 @@ def note_for(dag_id: str, run_id: str) -> str | None:
 
 
 def annotate(dag_run: Any) -> None:
-    """Set the note of ``dag_run`` unless a person wrote one.
+    """Set the note of ``dag_run`` (unless a person wrote one), from a thread of its own.
 
-    The scheduler may pass a DagRun still bound to the session recording its final state (the note then
-    joins that transaction: a second session could wait on the scheduler's own row locks), or one whose
-    session has ended and whose attributes are expired — reading one of those would raise, and this runs
-    inside the scheduler's loop. So the run's identity is read without a refresh, and anything else is
-    done on a DagRun loaded in a session of our own. Nothing here may raise: a listener must never stop
-    the scheduler.
+    The listener runs inside the scheduler's loop, on the scheduler's session. Anything that opens an
+    Airflow session in this thread (reading a connection, ``create_session``) closes that thread-local
+    session when it ends and detaches the scheduler's objects: the loop then dies on its next attribute
+    read. So only the run's identity is read here — from the object's loaded state, never refreshing
+    it — and the note is written by another thread, with its own session, once the scheduler has
+    committed. Nothing here may raise.
     """
     try:
-        bound, dag_id, run_id, pk = _identity(dag_run)
-        if dag_id is None and pk is None:
+        dag_id, run_id, pk = _identity(dag_run)
+        if (dag_id is None and pk is None) or (dag_id is not None and "__" not in dag_id):
             return
-        if bound:
-            text = note_for(dag_id, run_id) if dag_id and run_id else None
-            if text is not None:
-                _set_note(dag_run, text)
-            return
-        from airflow.models.dagrun import DagRun
-        from airflow.utils.session import create_session
-        from sqlalchemy import select
-
-        with create_session() as session:
-            query = select(DagRun).where(DagRun.id == pk) if pk is not None else select(DagRun).where(
-                DagRun.dag_id == dag_id, DagRun.run_id == run_id)
-            found = session.scalars(query).one_or_none()
-            if found is None:
-                return
-            text = note_for(found.dag_id, found.run_id)
-            if text is not None:
-                _set_note(found, text)
+        thread = threading.Thread(target=_annotate, args=(dag_id, run_id, pk), name="channelsync-run-note",
+                                  daemon=True)
+        thread.start()
+        with _LOCK:
+            _PENDING.append(thread)
     except Exception:  # a listener must never break the scheduler's loop (and must not touch the run here)
         log.warning("channelsync: could not set a DAG run's note", exc_info=True)
 
 
-def _identity(dag_run: Any) -> tuple[bool, str | None, str | None, Any]:
-    """(bound to a live session with its attributes loaded, dag_id, run_id, primary key), read from the
-    object's loaded state only: no attribute access that could trigger a refresh."""
+def wait(timeout: float = 30.0) -> None:
+    """Wait for the notes being written (tests, and ``dag.test()`` callers that read them at once)."""
+    with _LOCK:
+        pending = list(_PENDING)
+        _PENDING.clear()
+    for thread in pending:
+        thread.join(timeout)
+
+
+def _annotate(dag_id: str | None, run_id: str | None, pk: Any) -> None:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(10):
+        try:
+            with create_session() as session:
+                query = select(DagRun).where(DagRun.id == pk) if pk is not None else select(DagRun).where(
+                    DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+                found = session.scalars(query).one_or_none()
+                if found is None:
+                    return
+                text = note_for(found.dag_id, found.run_id)
+                if text is not None:
+                    _set_note(found, text)
+            return
+        except OperationalError:  # the scheduler still holds the database (SQLite): after its commit
+            time.sleep(0.5 * (attempt + 1))
+        except Exception:
+            log.warning("channelsync: could not set the note of %s %s", dag_id, run_id, exc_info=True)
+            return
+    log.warning("channelsync: gave up setting the note of %s %s (database busy)", dag_id, run_id)
+
+
+def _identity(dag_run: Any) -> tuple[str | None, str | None, Any]:
+    """(dag_id, run_id, primary key) from the object's loaded state only: no attribute access that could
+    trigger a refresh of a detached, expired run."""
     from sqlalchemy import inspect
-    from sqlalchemy.orm import object_session
 
     try:
         state = inspect(dag_run)
     except Exception:  # not an ORM object (a test double): plain attributes
-        return False, getattr(dag_run, "dag_id", None), getattr(dag_run, "run_id", None), None
+        return getattr(dag_run, "dag_id", None), getattr(dag_run, "run_id", None), None
     loaded = state.dict
     identity = state.identity
-    pk = identity[0] if identity else None
-    dag_id, run_id = loaded.get("dag_id"), loaded.get("run_id")
-    bound = object_session(dag_run) is not None and not state.expired_attributes and dag_id is not None
-    return bound, dag_id, run_id, pk
+    return loaded.get("dag_id"), loaded.get("run_id"), identity[0] if identity else None
 
 
 def _set_note(dag_run: Any, text: str) -> None:

@@ -94,12 +94,17 @@ class Urls:
 
 
 def render(request: Request, page_template: str, /, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-    from .security import NotSignedIn, access
+    """A page; one with a form carries the user's CSRF token (``csrf()`` in the template), and the first
+    such page of a browser session sets the cookie the token is bound to."""
+    from .security import NotSignedIn, access, csrf_token, set_csrf_cookie
 
     try:
         username: str | None = access(request).username
     except NotSignedIn:
         username = None
-    html = environment.get_template(page_template).render(urls=Urls(request), username=username, now=datetime.now(UTC),
-                                                     **context)
-    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    urls = Urls(request)
+    html = environment.get_template(page_template).render(urls=urls, username=username, now=datetime.now(UTC),
+                                                          csrf=lambda: csrf_token(request), **context)
+    response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    set_csrf_cookie(request, response, path=urls.app)
+    return response

@@ -7,8 +7,10 @@ from typing import Any
 
 from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
 
-# username → the DAG id prefixes the user may read (absent: what the Simple role allows)
-DAG_SCOPES: dict[str, tuple[str, ...]] = {"outsider": (), "cwonly": ("demo-connectwise__",)}
+# username → the DAG id prefixes the user may read or change at all (absent: what the Simple role allows);
+# within them, the Simple role decides (viewer: read only; user: edit and trigger).
+DAG_SCOPES: dict[str, tuple[str, ...]] = {"outsider": (), "cwonly": ("demo-connectwise__",),
+                                          "cweditor": ("demo-connectwise__",)}
 
 
 class ScopedAuthManager(SimpleAuthManager):

@@ -3,7 +3,9 @@
 Two demo integrations over 30 days: a catalog sync that ended Warning (1 conflict, 221 created) with a
 staged field-level diff, a price refresh whose last run failed with a vendor error text holding a
 ``<script>``, a submit_orders preview with its plan, a template that never ran, and records of an
-integration no longer in the file.
+integration no longer in the file. With ``billing``: a demo-autotask subscription_billing run with
+staged invoice lines — a mapped customer that posted, a sandbox Crayon customer not mapped yet, and an
+unmapped one whose distributor name holds a ``<script>`` — and the mapped customer's mapping.
 """
 
 from __future__ import annotations
@@ -14,14 +16,99 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import update
 
 from channelsync.state import repository
 from channelsync.state.db import session_scope, upgrade
+from channelsync.state.mappings import CustomerKey, set_mapping
 from channelsync.state.models import SyncRun
 
 # A vendor's error text as it may come back: markup, and a formula a spreadsheet would run.
 HOSTILE = '=HYPERLINK("http://evil.example","open") <script>alert("pwned")</script> Autotask said no'
+
+
+@dataclass
+class BillingKeys:
+    """Sandbox records a mapping can be checked against: a Crayon customer of demo-autotask's account
+    whose Autotask company has exactly one active Recurring Service contract (and a second contract that
+    is not one), plus keys that exist only in the seeded run."""
+
+    unmapped: str  # a real Crayon customer, in the seeded run's lines, without a mapping
+    unmapped_name: str  # its name at Crayon (the seeded lines carry it, as Crayon's invoice lines do)
+    company: str
+    contract: str  # the company's only active Recurring Service contract
+    not_recurring: str  # another contract of the company, Time & Materials
+    mapped: str  # mapped by the seed (by "alice"); posted in the seeded run
+    hostile: str  # unmapped, its name holds markup
+    invoice: str  # the invoice of the seeded run's lines
+
+
+HOSTILE_NAME = 'Evil <script>alert("mapping")</script> Corp'
+ON = "2026-06-01"  # inside the sandbox contracts' dates (2025-01-01 – 2027-12-31), whatever today is
+
+
+def billing_keys(sandbox_url: str) -> BillingKeys:
+    from channelsync.sandbox.control_client import SandboxControl
+
+    control = SandboxControl(sandbox_url)
+    companies = {c["companyNumber"]: c["id"] for c in control.records("autotask", "Companies")
+                 if c.get("companyNumber")}
+    contracts: dict[int, list[dict[str, Any]]] = {}
+    for contract in control.records("autotask", "Contracts"):
+        contracts.setdefault(contract["companyID"], []).append(contract)
+
+    def field(record: dict[str, Any], name: str) -> Any:  # Crayon answers in PascalCase
+        return record.get(name, record.get(name[:1].upper() + name[1:]))
+
+    records = control.records("crayon", "customertenants")
+    tenants = {field(t, "reference"): f"crayon:{field(field(t, 'organization'), 'id')}:{field(t, 'id')}"
+               for t in records}
+    names = {f"crayon:{field(field(t, 'organization'), 'id')}:{field(t, 'id')}": str(field(t, "name")) for t in records}
+    usable = [(reference, key) for reference, key in sorted(tenants.items()) if reference in companies]
+
+    def recurring(company: int) -> list[int]:
+        return [c["id"] for c in contracts.get(company, []) if c["contractType"] == 7 and c["status"] == 1]
+
+    reference, key = next((r, k) for r, k in usable if len(recurring(companies[r])) == 1
+                          and any(c["contractType"] == 1 for c in contracts[companies[r]]))
+    company = companies[reference]
+    other = next(c["id"] for c in contracts[company] if c["contractType"] == 1)
+    mapped = next(k for _, k in usable if k != key)
+    distributor, account, _ = key.split(":")
+    return BillingKeys(unmapped=key, unmapped_name=names[key], company=str(company),
+                       contract=str(recurring(company)[0]), not_recurring=str(other), mapped=mapped,
+                       hostile=f"{distributor}:{account}:990001", invoice="INV-2026-05")
+
+
+def _billing(url: str, staging: Path, keys: BillingKeys, started: datetime) -> int:
+    import channelsync.templates.subscription_billing.steps  # noqa: F401  (declares billing's outcomes)
+
+    folder = staging / "demo-autotask" / "subscription_billing" / "latest"
+    diff = _write_diff(folder / "plan_diff.csv", [])
+    lines = []
+    for key, name, seats in ((keys.mapped, "Mapped Customer Ltd", 3), (keys.unmapped, keys.unmapped_name, 2),
+                             (keys.hostile, HOSTILE_NAME, 1)):
+        distributor, account, customer_id = CustomerKey.parse(key)
+        lines += [{
+            "source_key": f"{distributor}:{account}:{keys.invoice}:{customer_id}-{n}", "distributor": distributor,
+            "account": account, "invoice_id": keys.invoice, "line_id": f"{customer_id}-{n}",
+            "customer_id": customer_id, "customer_name": name, "customer_domain": None, "sku": "M365-E3",
+            "quantity": 1.0, "price_total": 36.0, "currency": "USD",
+        } for n in range(seats)]
+    pd.DataFrame(lines).to_parquet(folder / "extract.parquet")
+    unmapped = [{"entity_type": "subscription", "source_key": key, "outcome": "unmapped",
+                 "error_code": "BILLING_CUSTOMER_UNMAPPED", "error_message": f"not mapped — {name}"}
+                for key, name in ((keys.unmapped, keys.unmapped_name), (keys.hostile, HOSTILE_NAME))]
+    run_id = _run(url, "demo-autotask", "subscription_billing", "asset_triggered__latest", started=started,
+                  status="warning", items={"reconcile": unmapped}, plan_path=diff)
+    posted = [{"entity_type": "subscription", "source_key": f"{keys.mapped}|M365-E3", "outcome": "posted"}]
+    repository.replace_items(url, run_id, "load", posted, partition=keys.mapped)
+    with session_scope(url) as session:
+        session.execute(update(SyncRun).where(SyncRun.id == run_id).values(counts=repository.item_counts(url, run_id)))
+    set_mapping(url, "demo-autotask", CustomerKey.parse(keys.mapped), company="30001", contract="40001", by="alice",
+                customer_name="Mapped Customer Ltd")
+    return run_id
 
 
 @dataclass
@@ -31,6 +118,7 @@ class Seeded:
     preview_run: int  # demo-autotask submit_orders
     retired_run: int  # old-msp catalog_sync (no longer configured)
     connectwise_run: int  # demo-connectwise catalog_sync, Success
+    billing_run: int | None = None  # demo-autotask subscription_billing (with ``billing`` keys)
 
 
 def _run(url: str, integration: str, template: str, key: str, *, started: datetime, status: str,
@@ -66,7 +154,7 @@ def _write_diff(path: Path, rows: list[tuple[str, str, str, str, str, str]]) -> 
     return f"file://{path}"
 
 
-def seed(url: str, staging: Path, *, now: datetime | None = None) -> Seeded:
+def seed(url: str, staging: Path, *, now: datetime | None = None, billing: BillingKeys | None = None) -> Seeded:
     """The latest runs start within 2 hours of ``now``: within a daily schedule's grace, so no card is
     overdue whatever the time of day the tests run."""
     upgrade(url)
@@ -119,4 +207,5 @@ def seed(url: str, staging: Path, *, now: datetime | None = None) -> Seeded:
                            items={"load": [_product("CW-1", "created", psa_id="77")]})
     retired_run = _run(url, "old-msp", "catalog_sync", "scheduled__1", started=now - 5 * day, status="success",
                        items={"load": [_product("OLD-1", "updated")]})
-    return Seeded(warning_run, failed_run, preview_run, retired_run, connectwise_run)
+    billing_run = _billing(url, staging, billing, now - timedelta(hours=3)) if billing else None
+    return Seeded(warning_run, failed_run, preview_run, retired_run, connectwise_run, billing_run)

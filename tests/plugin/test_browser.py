@@ -75,3 +75,14 @@ def test_a_vendor_script_is_text_in_the_browser(signed_in_url: str, airflow_serv
     assert "Why the run failed" in dom
     assert "&lt;script&gt;alert(\"pwned\")&lt;/script&gt;" in dom  # shown as text …
     assert "<script" not in dom  # … never an element of the page
+
+
+def test_the_mapping_pages_render_and_keep_a_customer_s_markup_as_text(signed_in_url: str,
+                                                                        airflow_server: AirflowServer) -> None:
+    dom = _chromium("--dump-dom", f"{signed_in_url}/channelsync/mappings/demo-autotask").stdout
+    assert "Customer mappings" in dom and airflow_server.billing.hostile in dom
+    assert "Evil &lt;script&gt;alert(\"mapping\")&lt;/script&gt; Corp" in dom and "<script" not in dom
+    page = f"{signed_in_url}/channelsync/mappings/demo-autotask/customers/{airflow_server.billing.mapped}"
+    dom = _chromium("--dump-dom", page).stdout
+    assert "History" in dom and "alice" in dom and "<form" in dom  # the viewer gets the search, not the edit form
+    assert 'method="post"' not in dom

@@ -42,6 +42,8 @@ DAG_FILE = textwrap.dedent("""
         upgrade()
         runs = [posting.test(run_conf={"preview": True}), posting.test(run_conf={"preview": False}),
                 mapped.test(run_conf={"preview": False})]
+        from channelsync_ui.run_notes import wait
+        wait()
         with create_session() as session:
             notes = [(r.dag_id, r.run_id, str(r.state), r.note) for r in
                      (session.scalars(select(DagRun).where(DagRun.run_id == run.run_id)).one() for run in runs)]
@@ -63,6 +65,7 @@ DAG_FILE = textwrap.dedent("""
         except DetachedInstanceError:
             expired = True
         annotate(detached)
+        wait()
         with create_session() as session:
             renoted = session.scalars(select(DagRun).where(DagRun.run_id == runs[1].run_id)).one().note
         print(json.dumps({"notes": notes, "alerts": alerts, "expired": expired, "renoted": renoted}))

@@ -1,15 +1,19 @@
 """Every route of the plugin, enumerated from its app: no valid Airflow session → 401 (a page asked for by
-a browser → the login page); signed in without read access to the DAG → 403; with it → 200. The
-auth manager decides (tests/plugin/auth_manager.py scopes users per DAG); the plugin only asks."""
+a browser → the login page); signed in without read access to the DAG → 403; with it → 200. Every POST
+(the routes that change something): refused without the plugin's CSRF token or from another origin,
+and 403 without edit access to the DAG. The auth manager decides (tests/plugin/auth_manager.py scopes
+users per DAG); the plugin only asks."""
 
 from __future__ import annotations
 
 import sys
 import time
 from typing import Any
+from urllib.parse import quote
 
 import jwt
 import pytest
+import requests
 from fastapi.routing import APIRoute
 
 from tests.plugin.conftest import ROOT, AirflowServer
@@ -18,8 +22,13 @@ pytestmark = pytest.mark.airflow
 
 # The routes a DAG scope applies to, and those any signed-in user reaches (scoped content).
 DAG_SCOPED = {"/history/{dag_id}", "/api/history/{dag_id}", "/runs/{run_id}", "/api/runs/{run_id}",
-              "/runs/{run_id}/items.csv", "/dag-runs/{dag_id}/{airflow_run_id:path}"}
-SIGNED_IN = {"/", "/api/dashboard", "/errors", "/api/errors", "/static/{name}"}
+              "/runs/{run_id}/items.csv", "/dag-runs/{dag_id}/{airflow_run_id:path}",
+              "/mappings/{integration}", "/api/mappings/{integration}", "/mappings/{integration}/customers/{key}",
+              "/api/mappings/{integration}/customers/{key}"}
+SIGNED_IN = {"/", "/api/dashboard", "/errors", "/api/errors", "/static/{name}", "/mappings"}
+# The routes that change something (POST), each needing edit access to its DAG.
+CHANGES = {"/runs/{run_id}/items/{item_id}/rerun", "/runs/{run_id}/rerun-failed",
+           "/mappings/{integration}/customers/{key}"}
 
 
 def plugin_routes() -> list[APIRoute]:
@@ -34,13 +43,39 @@ def plugin_routes() -> list[APIRoute]:
 def concrete(path: str, server: AirflowServer, *, dag: str = "demo-autotask") -> str:
     run = server.seeded.warning_run if dag == "demo-autotask" else server.seeded.connectwise_run
     return ("/channelsync" + path).replace("{dag_id}", f"{dag}__catalog_sync").replace("{run_id}", str(run)) \
-        .replace("{airflow_run_id:path}", "scheduled__latest").replace("{name}", "channelsync.css")
+        .replace("{airflow_run_id:path}", "scheduled__latest").replace("{name}", "channelsync.css") \
+        .replace("{integration}", dag).replace("{key}", "crayon:4401:1").replace("{item_id}", "1")
 
 
 def test_the_routes_are_the_ones_these_tests_know() -> None:
     routes = plugin_routes()
-    assert {route.path for route in routes} == DAG_SCOPED | SIGNED_IN
-    assert all(route.methods == {"GET"} for route in routes)  # nothing changes state in this milestone
+    assert {route.path for route in routes if route.methods == {"GET"}} == DAG_SCOPED | SIGNED_IN
+    assert {route.path for route in routes if route.methods == {"POST"}} == CHANGES
+    assert all(route.methods in ({"GET"}, {"POST"}) for route in routes)
+
+
+@pytest.mark.parametrize("path", sorted(CHANGES))
+def test_without_a_session_every_change_answers_401(airflow_server: AirflowServer, path: str) -> None:
+    answer = requests.post(f"{airflow_server.url}{concrete(path, airflow_server)}", data={"csrf_token": "x"},
+                           headers={"Origin": airflow_server.url}, timeout=60)
+    assert answer.status_code == 401, answer.text
+
+
+@pytest.mark.parametrize("path", sorted(CHANGES))
+def test_every_change_needs_the_plugin_s_form_and_edit_access(airflow_server: AirflowServer, path: str) -> None:
+    page = concrete(path, airflow_server)
+    admin = airflow_server.browser("admin")
+    token = admin.csrf(f"/channelsync/runs/{airflow_server.seeded.failed_run}")
+    for case, answer in {"no token": admin.post(page, {}),
+                         "a forged token": admin.post(page, {"csrf_token": "f" * 64}),
+                         "another origin": admin.post(page, {"csrf_token": token}, origin="http://evil.example"),
+                         "no origin": admin.post(page, {"csrf_token": token}, origin=None)}.items():
+        assert answer.status_code == 403 and "CSRF" in answer.json()["detail"], (case, answer.text)
+    for user in ("viewer", "outsider", "cwonly", "cweditor"):  # no edit access to demo-autotask's DAGs
+        browser = airflow_server.browser(user)
+        answer = browser.post(page, {"csrf_token": browser.signed_csrf(), "company": "1"})
+        assert answer.status_code == 403, (user, answer.text)
+        assert answer.json()["detail"].startswith("you may not"), (user, answer.text)
 
 
 @pytest.mark.parametrize("path", sorted(DAG_SCOPED | SIGNED_IN))
@@ -81,13 +116,14 @@ def test_a_token_signed_with_airflow_s_secret_is_accepted(airflow_server: Airflo
     assert answer.status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/", "/errors", "/history/{dag_id}", "/runs/{run_id}"])
+@pytest.mark.parametrize("path", ["/", "/errors", "/history/{dag_id}", "/runs/{run_id}", "/mappings",
+                                  "/mappings/{integration}/customers/{key}"])
 def test_a_browser_without_a_session_is_sent_to_airflow_s_login(airflow_server: AirflowServer, path: str) -> None:
     page = concrete(path, airflow_server)
     answer = airflow_server.get(page, html=True)
     assert answer.status_code == 302
     assert answer.headers["location"].startswith("/auth/login?next=")
-    assert page.replace("/", "%2F") in answer.headers["location"]
+    assert quote(page, safe="") in answer.headers["location"]
 
 
 @pytest.mark.parametrize("path", sorted(DAG_SCOPED))
@@ -121,3 +157,13 @@ def test_pages_carry_a_content_security_policy_without_scripts(airflow_server: A
     policy = answer.headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "script-src" not in policy
     assert "<script" not in answer.text
+
+
+def test_the_csrf_cookie_is_http_only_same_site_strict_and_only_set_by_pages_with_forms(
+        airflow_server: AirflowServer) -> None:
+    page = airflow_server.get(f"/channelsync/runs/{airflow_server.seeded.failed_run}", user="admin")
+    cookie = page.headers["set-cookie"]
+    assert cookie.startswith("channelsync_csrf=") and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "Path=/channelsync" in cookie
+    assert 'name="csrf_token" value="' in page.text
+    assert "set-cookie" not in airflow_server.get("/channelsync/errors", user="admin").headers  # no form, no cookie

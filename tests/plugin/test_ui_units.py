@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -189,3 +190,87 @@ def test_csv_cells_never_start_a_formula() -> None:
 
     assert [cell(v) for v in ("=HYPERLINK(1)", "+1", "@SUM(A1)", "-2+3", "plain", None, 5)] == [
         "'=HYPERLINK(1)", "'+1", "'@SUM(A1)", "'-2+3", "plain", "", "5"]
+
+
+def test_what_a_rerun_clears() -> None:
+    from channelsync.ui import reruns
+
+    partitions = ["cust-a", "cust-b", "cust-c"]
+    one = reruns.for_partition(partitions, "cust-b")
+    assert one.task_ids == [("load", 1), "report"] and not one.include_downstream
+    body = one.body(dag_run_id="manual__1", note="x" * 2000)
+    assert body["task_ids"] == [["load", 1], "report"] and body["dag_run_id"] == "manual__1"
+    assert (body["dry_run"], body["only_failed"], body["prevent_running_task"], body["reset_dag_runs"]) == (
+        False, False, True, True)
+    assert len(body["note"]) == reruns.NOTE_LIMIT
+    with pytest.raises(reruns.RerunRefused, match="not one of this DAG run's 3 load partitions"):
+        reruns.for_partition(partitions, "cust-z")
+
+    def ti(task: str, state: str, map_index: int = -1) -> dict[str, object]:
+        return {"task_id": task, "state": state, "map_index": map_index}
+
+    mapped = reruns.for_failed([ti("load", "failed", 2), ti("load", "success", 0), ti("load", "failed", 1),
+                                ti("report", "failed")], partitions)
+    assert mapped.task_ids == [("load", 1), ("load", 2), "report"] and mapped.partitions == ["cust-b", "cust-c"]
+    assert mapped.what == "2 failed loads (cust-b, cust-c) and the report"
+    unnamed = reruns.for_failed([ti("load", "failed", 4)], None)
+    assert unnamed.what == "1 failed load (4) and the report"
+    stage = reruns.for_failed([ti("report", "failed"), ti("reconcile", "failed"), ti("load", "upstream_failed")])
+    assert stage.task_ids == ["reconcile"] and stage.include_downstream
+    assert reruns.for_failed([ti("report", "failed")]).task_ids == ["report"]
+    with pytest.raises(reruns.RerunRefused, match="no failed task instance"):
+        reruns.for_failed([ti("load", "success")])
+    assert reruns.partition_list('["a", "b"]') == ["a", "b"] and reruns.partition_list(["a", 1]) == ["a", "1"]
+    with pytest.raises(reruns.RerunRefused):
+        reruns.partition_list("{not json")
+    answer = {"task_instances": [{"task_id": "report", "map_index": -1, "state": None, "try_number": 1},
+                                 {"task_id": "load", "map_index": 2, "state": None, "try_number": 1}]}
+    assert [(t["task_id"], t["map_index"]) for t in reruns.cleared(answer)] == [("load", 2), ("report", -1)]
+
+
+def test_the_mapping_list_merges_mappings_run_items_and_lines() -> None:
+    import pandas as pd
+
+    from channelsync.ui import mappings
+
+    lines = pd.DataFrame([
+        {"distributor": "Crayon", "account": 4401, "customer_id": 7, "customer_name": "Contoso", "invoice_id": "I-1",
+         "price_total": 10.5, "currency": "EUR"},
+        {"distributor": "crayon", "account": "4401", "customer_id": "7", "customer_name": None, "invoice_id": "I-2",
+         "price_total": 4.5, "currency": "USD"},
+        {"distributor": "crayon", "account": "4401", "customer_id": "8", "customer_name": "Fabrikam",
+         "invoice_id": "I-1", "price_total": None, "currency": "EUR"},
+    ])
+    summaries = mappings.line_summaries(lines)
+    contoso = summaries["crayon:4401:7"]
+    assert (contoso.customer_name, contoso.invoices, contoso.lines, contoso.total, contoso.currency) == (
+        "Contoso", ["I-1", "I-2"], 2, 15.0, "EUR,USD")
+    assert summaries["crayon:4401:8"].total == 0.0
+    saved: list[dict[str, Any]] = [
+        {"key": "crayon:4401:7", "psa_company_id": "1", "psa_contract_id": "2", "sync_enabled": False,
+         "customer_name": "Contoso Ltd"},
+        {"key": "crayon:4401:9", "psa_company_id": "1", "psa_contract_id": None, "sync_enabled": True,
+         "customer_name": None},
+    ]
+    in_run = {"crayon:4401:8": mappings.InRun("unmapped"), "not-a-key": mappings.InRun("posted")}
+    rows = mappings.customer_rows(saved, in_run, summaries)
+    assert [(r.key, r.status, r.customer_name) for r in rows] == [
+        ("crayon:4401:8", "unmapped", "Fabrikam"), ("crayon:4401:9", "no contract", None),
+        ("crayon:4401:7", "sync off", "Contoso Ltd")]
+    assert [r.needs_mapping for r in rows] == [True, True, False]
+    assert mappings.history_changes({"a": 1, "b": 2}, {"a": 1, "b": 3}) == [("b", 2, 3)]
+    assert mappings.history_changes(None, {"a": 1}) == [("a", None, 1)]
+    assert mappings.staged_lines(None) is None and mappings.staged_lines("file:///nowhere/plan_diff.csv") is None
+
+
+def test_airflow_s_refusals_are_shown_as_it_gave_them() -> None:
+    sys.path.insert(0, str(ROOT / "plugins"))
+    try:
+        from channelsync_ui.airflow_api import Answer, path
+    finally:
+        sys.path.remove(str(ROOT / "plugins"))
+    assert path("dags", "a__b", "dagRuns", "manual__2026-01-01T00:00:00+00:00") == \
+        "/api/v2/dags/a__b/dagRuns/manual__2026-01-01T00%3A00%3A00%2B00%3A00"
+    assert Answer("POST", "/x", 409, {"detail": "running"}).detail == "running"
+    assert Answer("POST", "/x", 422, {"detail": [{"msg": "bad id"}, {"msg": "bad map"}]}).detail == "bad id; bad map"
+    assert not Answer("POST", "/x", 0, {"detail": "unreachable"}).ok and Answer("GET", "/x", 200, {}).ok

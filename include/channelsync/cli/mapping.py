@@ -106,8 +106,12 @@ def default_actor() -> str:
 
 class _Command:
     def __init__(self, integration: Any, url: str, args: argparse.Namespace) -> None:
+        from channelsync.mapping_edit import MappingEditor
+        from channelsync.runs.context import hook_client_factory
+
         self.integration, self.url, self.args = integration, url, args
-        self._clients: dict[tuple[str, str], Any] = {}
+        # The checks and writes shared with the mapping pages of the UI plugin (mapping_edit.py).
+        self.editor = MappingEditor(integration, url, client_factory=hook_client_factory)
 
     # --- plumbing -------------------------------------------------------------------------------------
 
@@ -125,76 +129,16 @@ class _Command:
         return chosen if isinstance(chosen, date) else datetime.now(UTC).date()
 
     def client(self, system: str, conn_id: str) -> Any:
-        from channelsync.runs.context import hook_client_factory
-
-        if (system, conn_id) not in self._clients:
-            self._clients[(system, conn_id)] = hook_client_factory(system, conn_id)
-        return self._clients[(system, conn_id)]
+        return self.editor.client(system, conn_id)
 
     def release_slots(self) -> None:
-        """Give back the cross-process slots the clients hold (Autotask's thread leases), as a run does."""
-        for client in self._clients.values():
-            release = getattr(client, "release_slots", None)
-            if callable(release):
-                release()
-
-    def psa(self) -> Any:
-        from channelsync.adapters.psa_companies import companies_adapter
-
-        psa = self.integration.psa
-        return companies_adapter(psa.system, self.client(psa.system, psa.conn_id))
-
-    def psa_tenant(self) -> str | None:
-        psa = self.integration.psa
-        tenant = getattr(self.client(psa.system, psa.conn_id), "tenant_id", None)
-        return str(tenant) if tenant else None
-
-    def distributors(self) -> list[str]:
-        from channelsync.adapters.csp_customers import CSP_DISTRIBUTORS
-
-        found = [name for name in self.integration.distributors if name in CSP_DISTRIBUTORS]
-        if not found:
-            raise _usage(f"integration {self.name!r} has no Crayon or Pax8 distributor under 'distributors': "
-                             "customer mappings are for CSP billing")
-        return found
+        self.editor.release_slots()
 
     def accounts(self) -> list[Any]:
-        """The distributor accounts billing reads for this integration (subscription_billing's
-        ``accounts`` option, else every account of its Crayon / Pax8 connections)."""
-        from channelsync.adapters.csp_billing import accounts_from_options
-
-        self.distributors()
-        template = self.integration.templates.get("subscription_billing")
-        configured = (template.options.get("accounts") if template is not None else None) or None
-        return accounts_from_options(self.integration, configured, clients=self.client)
-
-    def contract_kind(self) -> str | None:
-        """subscription_billing's ``contract_kind`` option: the kind of contract it bills, if configured."""
-        template = self.integration.templates.get("subscription_billing")
-        kind = (template.options.get("contract_kind") if template is not None else None) or None
-        return str(kind) if kind else None
+        return self.editor.accounts()
 
     def key(self, text: str) -> Any:
-        """The customer key, its distributor one of the integration's (no call: state-only actions work
-        whatever the distributor answers)."""
-        from channelsync.state.mappings import CustomerKey
-
-        key = CustomerKey.parse(text)
-        distributors = self.distributors()
-        if key.distributor not in distributors:
-            raise _usage(f"integration {self.name!r} has no distributor {key.distributor!r} (its CSP "
-                             f"distributors: {', '.join(sorted(distributors))})")
-        return key
-
-    def account_of(self, key: Any) -> Any:
-        """The billed account a key names; a key of an account billing does not read is refused."""
-        accounts = self.accounts()
-        for account in accounts:
-            if (account.distributor, str(account.account)) == (key.distributor, key.account):
-                return account
-        listed = ", ".join(f"{a.distributor}:{a.account}" for a in accounts) or "none"
-        raise _usage(f"integration {self.name!r} bills no {key.distributor} account {key.account!r} (its "
-                         f"accounts: {listed}); keys are distributor:account:customer_id")
+        return self.editor.key(text)
 
     # --- actions --------------------------------------------------------------------------------------
 
@@ -214,43 +158,11 @@ class _Command:
         return 0
 
     def do_set(self) -> int:
-        from channelsync.adapters.csp_customers import find_customer
-        from channelsync.adapters.psa_companies import MappingTargetInvalid, check_target, eligible_contracts
-        from channelsync.state.mappings import set_mapping
-
         key = self.key(self.args.key)
-        account = self.account_of(key)
-        customer = find_customer(key.distributor, self.client(key.distributor, account.conn_id), key.customer_id,
-                                 account=key.account)
-        if customer is None:
-            raise _usage(f"{key.distributor} has no customer {key.customer_id} (connection {account.conn_id!r}): "
-                             f"`channelsync mapping unmapped --integration {self.name}` lists the customers")
-        if customer["account"] != key.account:
-            raise _usage(f"{key.distributor} customer {key.customer_id} is in account {customer['account']}, not "
-                             f"{key.account}: use the key {key.distributor}:{customer['account']}:{key.customer_id}")
-        adapter = self.psa()
-        contract_id = self.args.contract
-        if contract_id is None:
-            options = eligible_contracts(adapter, self.args.company, on=self.on)
-            if len(options) != 1:
-                check_target(adapter, self.args.company, None, on=self.on)  # the company itself first
-                listed = ", ".join(f"{c['psa_contract_id']} ({c['name']})" for c in options)
-                raise MappingTargetInvalid(
-                    f"company {self.args.company} has {len(options) or 'no'} active recurring contracts on "
-                    f"{self.on.isoformat()}{': ' + listed + '; pass --contract' if options else ''}")
-            contract_id = options[0]["psa_contract_id"]
-        company, contract = check_target(adapter, self.args.company, contract_id, on=self.on)
-        tenant = self.psa_tenant()
-        action = set_mapping(self.url, self.name, key, company=str(company["psa_company_id"]),
-                             contract=contract["psa_contract_id"] if contract else None,
-                             sync_enabled=not self.args.disabled, by=self.by,
-                             customer_name=customer["customer_name"], psa_tenant=tenant)
-        what = (f"{key} ({customer['customer_name'] or '?'}) → company {company['psa_company_id']} "
-                f"({company['name']}), {'agreement' if adapter.psa_system == 'connectwise' else 'contract'} "
-                f"{contract['psa_contract_id'] if contract else '-'} ({contract['name'] if contract else '-'}), "
-                f"sync {'off' if self.args.disabled else 'on'}")
-        print(f"{_done(action)}: {what}")
-        self._warn_conflicts(key, tenant)
+        target = self.editor.check(key, self.args.company, self.args.contract, on=self.on)
+        action = self.editor.save(target, sync_enabled=not self.args.disabled, by=self.by)
+        print(f"{_done(action)}: {target.describe(sync_enabled=not self.args.disabled)}")
+        self._warn_conflicts(key, target.tenant)
         return 0
 
     def do_enable(self) -> int:
@@ -292,7 +204,7 @@ class _Command:
 
     def do_suggest(self) -> int:
         from channelsync.adapters.csp_customers import read_customers
-        from channelsync.state.mappings import CustomerKey, load_mappings, set_mapping, suggest
+        from channelsync.state.mappings import CustomerKey, load_mappings, set_mapping
 
         apply = [self.key(text) for text in self.args.apply or []]
         customers = read_customers(self.accounts(), self.client)
@@ -303,26 +215,8 @@ class _Command:
             keys = [CustomerKey.of(*row) for row in customers[["distributor", "account", "customer_id"]].itertuples(
                 index=False)]
             customers = customers[[key not in mapped for key in keys]]
-        adapter = self.psa()
-        found = [s for s in suggest(customers, adapter.read_companies(), limit=max(1, self.args.limit))
-                 if s.score >= self.args.min_score]
-        contracts = adapter.read_contracts(sorted({s.psa_company_id for s in found}), on=self.on) if found else None
-        by_company: dict[str, list[dict[str, Any]]] = {}
-        if contracts is not None:
-            usable = contracts[contracts["recurring"].fillna(False) & contracts["active"].fillna(False)]
-            kind = self.contract_kind()
-            if kind:  # several agreements per company (Managed Services, Microsoft 365): the billed kind only
-                usable = usable[usable["kind"].astype("string").str.casefold() == kind.casefold()]
-            for record in usable.astype(object).where(usable.notna(), None).to_dict("records"):
-                by_company.setdefault(str(record["psa_company_id"]), []).append(record)
-        rows = []
-        for s in found:
-            options = by_company.get(s.psa_company_id, [])
-            rows.append({"key": str(s.key), "customer_name": s.customer_name, "psa_company_id": s.psa_company_id,
-                         "company_name": s.company_name, "score": s.score, "reason": s.reason,
-                         "psa_contract_id": options[0]["psa_contract_id"] if len(options) == 1 else None,
-                         "contract_name": options[0]["name"] if len(options) == 1 else None,
-                         "contracts": len(options), "mapped": s.key in mapped})
+        rows = self.editor.suggestions(customers, on=self.on, limit=self.args.limit, min_score=self.args.min_score,
+                                       mapped=mapped)
         if apply:
             return self._apply(apply, rows, set_mapping)
         if self.args.json:
@@ -357,7 +251,7 @@ class _Command:
                                  f"{best['contracts'] or 'no'} active recurring contracts; choose with "
                                  f"`channelsync mapping set {key} --company {best['psa_company_id']} --contract ID`")
             chosen.append((key, best))
-        tenant = self.psa_tenant()
+        tenant = self.editor.psa_tenant()
         for key, best in chosen:
             action = set_mapping(self.url, self.name, key, company=best["psa_company_id"],
                                  contract=best["psa_contract_id"], sync_enabled=True, by=self.by,
@@ -413,17 +307,10 @@ class _Command:
         return 0
 
     def _warn_conflicts(self, key: Any, tenant: str | None) -> None:
-        from channelsync.state.mappings import conflicting_mappings
-
-        if not tenant:
-            return
-        conflicts = conflicting_mappings(self.url, psa_tenant=tenant)
-        mine = conflicts[(conflicts["distributor"] == key.distributor) & (conflicts["account"] == key.account)
-                         & (conflicts["customer_id"] == key.customer_id) & (conflicts["integration"] != self.name)]
-        for row in mine.itertuples(index=False):
-            print(f"warning: integration {row.integration} on the same PSA also maps {key} (company "
-                  f"{row.psa_company_id}, contract {row.psa_contract_id}"
-                  f"{'' if row.sync_enabled else ', sync off'})", file=sys.stderr)
+        for row in self.editor.conflicts(key, tenant):
+            print(f"warning: integration {row['integration']} on the same PSA also maps {key} (company "
+                  f"{row['psa_company_id']}, contract {row['psa_contract_id']}"
+                  f"{'' if row['sync_enabled'] else ', sync off'})", file=sys.stderr)
 
 
 def _present(value: Any) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from channelsync.cli.status import STATUS_LABELS
 from channelsync.runs import outcomes
 
@@ -16,11 +18,40 @@ def status_label(status: str | None) -> str:
 
 
 def outcome_kind(name: str) -> str:
-    """The outcome's kind; one nobody declared (in this process) counts as a warning, as run status does."""
+    """The outcome's kind; one nobody declared (in this process) counts as a warning, as run status does.
+    Templates declare their own outcomes in their steps modules, which a web server has no reason to
+    import: the first unknown name imports those of the registered templates."""
+    try:
+        return outcomes.get(name).kind
+    except outcomes.UnknownOutcome:
+        _declare_template_outcomes()  # once per process (another thread doing it: wait for it)
     try:
         return outcomes.get(name).kind
     except outcomes.UnknownOutcome:
         return "warning"
+
+
+_declaring = threading.Lock()
+_declared: list[bool] = []
+
+
+def _declare_template_outcomes() -> None:
+    """Import every registered template's steps module, once."""
+    with _declaring:
+        if _declared:
+            return
+        import importlib
+        import logging
+
+        from channelsync.templates.registry import TEMPLATES
+
+        for spec in list(TEMPLATES.values()):
+            try:
+                importlib.import_module(spec.steps.partition(":")[0])
+            except Exception:  # a broken template must not break the pages; its outcomes stay unknown
+                logging.getLogger(__name__).warning("could not import the steps of template %s", spec.name,
+                                                    exc_info=True)
+        _declared.append(True)
 
 
 def count_phrase(count: int, outcome: str) -> str:
