@@ -53,8 +53,35 @@ class TemplateConfig(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+# One address per entry (a distribution list is one address): no display names, no separators.
+EmailAddress = Annotated[str, Field(pattern=r"^[^@\s,;<>\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", max_length=254)]
+
+
+class TemplateAlertConfig(_Strict):
+    """Where one template's alerts go besides (or, with ``replace``, instead of) the integration's lists:
+    billing to finance, orders to purchasing."""
+
+    emails: list[EmailAddress] = Field(min_length=1)
+    replace: bool = False
+
+
 class AlertConfig(_Strict):
-    emails: list[str] = Field(default_factory=list)
+    """Who gets the integration's alert e-mails (channelsync.alerts): one message per run that needs a look."""
+
+    emails: list[EmailAddress] = Field(default_factory=list)
+    templates: dict[TemplateName, TemplateAlertConfig] = Field(default_factory=dict)
+    # The same problem in run after run is e-mailed when it first appears, then again at most every this many
+    # hours while it lasts (0: every run); anything new in a run is e-mailed at once.
+    repeat_hours: float = Field(default=4.0, ge=0, le=24 * 7)
+
+    def recipients(self, template: str) -> list[str]:
+        """The addresses of ``template``'s alerts, each once, in the order configured."""
+        route = self.templates.get(template)
+        addresses = ([] if route and route.replace else list(self.emails)) + (list(route.emails) if route else [])
+        unique: dict[str, str] = {}
+        for address in addresses:
+            unique.setdefault(address.lower(), address)
+        return list(unique.values())
 
 
 class IntegrationConfig(_Strict):
@@ -65,6 +92,14 @@ class IntegrationConfig(_Strict):
     distributors: dict[DistributorName, DistributorConfig]
     templates: dict[TemplateName, TemplateConfig]
     alerts: AlertConfig = Field(default_factory=AlertConfig)
+
+    @model_validator(mode="after")
+    def _alert_routes_name_templates(self) -> IntegrationConfig:
+        unknown = sorted(set(self.alerts.templates) - set(self.templates))
+        if unknown:
+            raise ValueError(f"alerts.templates names {', '.join(unknown)}, not configured under templates "
+                             f"(configured: {', '.join(self.templates) or 'none'})")
+        return self
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.model_dump(), sort_keys=True).encode()).hexdigest()

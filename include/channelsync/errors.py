@@ -2,8 +2,11 @@
 
 Every error the engine raises about an external system carries a stable ``code`` (e.g.
 ``AUTOTASK_AUTH_FAILED``). Codes are declared once with :func:`define` next to the code that raises
-them, so ``CATALOG`` lists every code the engine can produce; the operations UI adds meaning,
-action and first responder to the same keys.
+them, so ``CATALOG`` lists every code the engine can produce. What a code means for the people who run
+channelsync — the explanation, the action, who acts first, whether a rerun fixes it and whether it is
+e-mailed — is its :class:`Guidance`: given to :func:`define` itself, or (for most codes) written in
+:mod:`channelsync.error_catalog`, keyed by code. The UI, the alerts and the CLI read both through the
+same attributes of :class:`ErrorCode` (``explanation``, ``action``, ``first_responder`` …).
 
 Messages never carry secrets: clients pass vendor messages through :func:`redact` first.
 """
@@ -11,6 +14,34 @@ Messages never carry secrets: clients pass vendor messages through :func:`redact
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
+
+# Who acts first on an error (the seed manuals' "first responder"): the person whose system or job it is.
+Responder = Literal["PSA admin", "distributor support", "MSP billing/finance", "channelsync operator",
+                    "data engineer"]
+RESPONDERS: tuple[str, ...] = get_args(Responder)
+# Where an error is brought to people's attention when it is the only thing wrong in a run: ``email`` to
+# the integration's alert lists, or ``dashboard`` only. A failed run always e-mails, whatever its code.
+AlertChannel = Literal["email", "dashboard"]
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """What the operator's view says about an error code."""
+
+    explanation: str  # what happened, in the words of the person reading the alert
+    action: str  # what to do about it, first step first
+    first_responder: Responder
+    rerun_fixes: bool  # True: a rerun (or the next run) succeeds once the cause is gone or on its own
+    alert: AlertChannel = "dashboard"
+
+    def __post_init__(self) -> None:
+        if not self.explanation.strip() or not self.action.strip():
+            raise ValueError("guidance needs an explanation and an action")
+        if self.first_responder not in RESPONDERS:
+            raise ValueError(f"first responder {self.first_responder!r} is not one of {', '.join(RESPONDERS)}")
+        if self.alert not in get_args(AlertChannel):
+            raise ValueError(f"alert channel {self.alert!r} is not one of {', '.join(get_args(AlertChannel))}")
 
 
 @dataclass(frozen=True)
@@ -18,17 +49,67 @@ class ErrorCode:
     code: str
     system: str
     summary: str
+    guidance: Guidance | None = None  # given to define(); otherwise channelsync.error_catalog's entry
+
+    def advice(self) -> Guidance | None:
+        if self.guidance is not None:
+            return self.guidance
+        from channelsync.error_catalog import GUIDANCE
+
+        return GUIDANCE.get(self.code)
+
+    @property
+    def title(self) -> str:
+        return self.summary
+
+    @property
+    def explanation(self) -> str | None:
+        advice = self.advice()
+        return advice.explanation if advice else None
+
+    @property
+    def action(self) -> str | None:
+        advice = self.advice()
+        return advice.action if advice else None
+
+    @property
+    def first_responder(self) -> str | None:
+        advice = self.advice()
+        return advice.first_responder if advice else None
+
+    @property
+    def rerun_fixes(self) -> bool | None:
+        advice = self.advice()
+        return advice.rerun_fixes if advice else None
+
+    @property
+    def alert_channel(self) -> str | None:
+        advice = self.advice()
+        return advice.alert if advice else None
 
 
 CATALOG: dict[str, ErrorCode] = {}
 
 
-def define(code: str, system: str, summary: str) -> str:
-    """Register an error code and return it (so modules can write ``X = define("X", ...)``)."""
+def define(code: str, system: str, summary: str, *, explanation: str | None = None, action: str | None = None,
+           first_responder: Responder | None = None, rerun_fixes: bool | None = None,
+           alert: AlertChannel = "dashboard") -> str:
+    """Register an error code and return it (so modules can write ``X = define("X", ...)``).
+
+    The guidance may be given here (``explanation``, ``action``, ``first_responder`` and ``rerun_fixes``
+    together) or in :mod:`channelsync.error_catalog`; a test requires one of the two for every code."""
     existing = CATALOG.get(code)
     if existing is not None and existing.system != system:
         raise ValueError(f"error code {code} already defined for {existing.system}")
-    CATALOG[code] = ErrorCode(code, system, summary)
+    given = (explanation, action, first_responder, rerun_fixes)
+    guidance = None
+    if any(value is not None for value in given):
+        if explanation is None or action is None or first_responder is None or rerun_fixes is None:
+            raise ValueError(f"error code {code}: give explanation, action, first_responder and rerun_fixes together")
+        guidance = Guidance(explanation, action, first_responder, rerun_fixes, alert)
+    elif existing is not None:
+        guidance = existing.guidance  # a module imported twice (a test, a plugin) keeps what it had
+    CATALOG[code] = ErrorCode(code, system, summary, guidance)
     return code
 
 

@@ -129,6 +129,7 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
             failed = _load_failed(ti, results, partitioned=spec.partitioned)
             summary = stage_report(_run_context(spec, integration, options), results, failed=failed)
             _log_headline(summary)
+            _alert(integration, spec.name, summary)
             if failed:
                 raise _stage_already_alerted(f"run {summary['run_id']} failed: see the failed task's log and the "
                                              "run's error")
@@ -266,6 +267,19 @@ def _log_headline(summary: dict[str, Any]) -> None:
 
     logging.getLogger("channelsync.report").info("channelsync status of run %s: %s", summary["run_id"], headline(
         status=summary["status"], counts=summary["counts"], preview=bool(summary.get("preview"))))
+
+
+def _alert(integration: IntegrationConfig, template: str, summary: dict[str, Any]) -> None:
+    """The run's one alert e-mail, if it needs one (channelsync.alerts): sent here, once the run is closed,
+    so it carries the final status and every failed item; the stage tasks' failure callbacks send none."""
+    from channelsync.alerts import notify_run
+
+    try:
+        notify_run(integration, template, int(summary["run_id"]))
+    except Exception:  # an alert that cannot be sent must not fail the run's report
+        import logging
+
+        logging.getLogger("channelsync.report").exception("could not send the run's alert")
 
 
 def _on_task_failure(context: Any) -> None:

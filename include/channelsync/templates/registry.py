@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from channelsync.templates.catalog_sync.options import CatalogSyncOptions
+from channelsync.templates.health.options import HealthOptions
 from channelsync.templates.options_common import TemplateOptions
 from channelsync.templates.order_status.options import OrderStatusOptions
 from channelsync.templates.price_availability.options import PriceAvailabilityOptions
@@ -92,6 +93,15 @@ TEMPLATES: dict[str, TemplateSpec] = {
                                    "description": "Bill this invoice (id, or several separated by commas) "
                                                   "instead of the watcher's; empty: the triggering one"}},
             watcher="channelsync.templates.subscription_billing.watcher:InvoiceWatcher",
+        ),
+        TemplateSpec(
+            name="health",
+            summary="Endpoint health: each configured system authenticated and read once (latency, API budget); "
+                    "outage and recovery alerts",
+            default_schedule="*/5 * * * *",
+            steps="channelsync.templates.health.steps:HealthSteps",
+            options_model=HealthOptions,
+            distributors=(),  # whichever the integration configures
         ),
     )
 }

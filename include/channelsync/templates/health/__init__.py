@@ -1,0 +1,1 @@
+"""health: every configured system (the PSA, each distributor connection) up and accepting calls."""
