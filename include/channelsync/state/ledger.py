@@ -24,24 +24,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import delete, select, update
 
 from channelsync.canonical.operation import Operation, Scope
 from channelsync.state.db import session_scope
 from channelsync.state.models import OperationLedger, SyncRun
 from channelsync.state.repository import save_xrefs, upsert_xrefs
-from channelsync.state.upsert import dialect_insert
+from channelsync.state.upsert import upsert
 
 ClaimState = Literal["send", "uncertain", "applied", "held"]
 ORPHAN_AFTER = timedelta(hours=1)
 _CHUNK = 400
-# Core statements on the table, with the rows as executemany parameters: compiled once and cached (an
-# ORM-enabled statement, or a multi-row VALUES, is compiled again for every claim and every mark, which
-# was most of a one-operation load's cost in a mapped task).
-_LEDGER: Table = OperationLedger.__table__  # type: ignore[assignment]
-_KEY = ["target_system", "target_tenant", "scope", "idempotency_key"]
-_ROW_COLUMNS = (_LEDGER.c.id, _LEDGER.c.scope, _LEDGER.c.idempotency_key, _LEDGER.c.status, _LEDGER.c.target_id,
-                _LEDGER.c.integration, _LEDGER.c.run_id, _LEDGER.c.holder, _LEDGER.c.details, _LEDGER.c.updated_at)
 
 
 @dataclass(frozen=True)
@@ -88,8 +81,8 @@ class Ledger:
                 # the same order, never in a cycle (PostgreSQL would abort one as a deadlock).
                 rows_in_order = sorted((self._new_row(entry, now) for entry in chunk),
                                        key=lambda row: (row["scope"], row["idempotency_key"]))
-                insert = dialect_insert(session.get_bind().dialect.name, _LEDGER)
-                session.execute(insert.on_conflict_do_nothing(index_elements=_KEY), rows_in_order)
+                upsert(session, OperationLedger, rows_in_order,
+                       keys=["target_system", "target_tenant", "scope", "idempotency_key"])
                 rows = self._rows(session, chunk)
                 finished = self._finished_runs(session, {row.run_id for row in rows.values()
                                                          if row.holder != self.holder and row.run_id is not None})
@@ -109,13 +102,14 @@ class Ledger:
             "holder": self.holder, "details": {}, "created_at": now, "updated_at": now,
         }
 
-    def _rows(self, session: Any, chunk: Sequence[Operation]) -> dict[tuple[str, str], Any]:
-        rows: dict[tuple[str, str], Any] = {}
+    def _rows(self, session: Any, chunk: Sequence[Operation]) -> dict[tuple[str, str], OperationLedger]:
+        rows: dict[tuple[str, str], OperationLedger] = {}
         for scope in {self.scope_of(entry.scope) for entry in chunk}:
             keys = [entry.key for entry in chunk if self.scope_of(entry.scope) == scope]
-            found = session.execute(select(*_ROW_COLUMNS).where(
-                _LEDGER.c.target_system == self.target.system, _LEDGER.c.target_tenant == self.target.tenant,
-                _LEDGER.c.scope == scope, _LEDGER.c.idempotency_key.in_(keys)))
+            found = session.scalars(select(OperationLedger).where(
+                OperationLedger.target_system == self.target.system,
+                OperationLedger.target_tenant == self.target.tenant,
+                OperationLedger.scope == scope, OperationLedger.idempotency_key.in_(keys)))
             rows.update({(row.scope, row.idempotency_key): row for row in found})
         return rows
 
@@ -125,7 +119,7 @@ class Ledger:
             return set()
         return set(session.scalars(select(SyncRun.id).where(SyncRun.id.in_(run_ids), SyncRun.status != "running")))
 
-    def _decide(self, session: Any, row: Any, finished: set[int], now: datetime) -> Claim:
+    def _decide(self, session: Any, row: OperationLedger, finished: set[int], now: datetime) -> Claim:
         if row.status == "applied":
             return Claim("applied", row.target_id, row.integration, row.run_id, dict(row.details or {}))
         if row.holder == self.holder:
@@ -139,13 +133,14 @@ class Ledger:
         return self._held(row)
 
     @staticmethod
-    def _held(row: Any) -> Claim:
+    def _held(row: OperationLedger) -> Claim:
         return Claim("held", row.target_id, row.integration, row.run_id)
 
-    def _take_over(self, session: Any, row: Any, now: datetime) -> bool:
+    def _take_over(self, session: Any, row: OperationLedger, now: datetime) -> bool:
         taken = session.execute(
-            update(_LEDGER)
-            .where(_LEDGER.c.id == row.id, _LEDGER.c.holder == row.holder, _LEDGER.c.status == row.status)
+            update(OperationLedger)
+            .where(OperationLedger.id == row.id, OperationLedger.holder == row.holder,
+                   OperationLedger.status == row.status)
             .values(holder=self.holder, run_id=self.run_id, integration=self.integration, template=self.template,
                     status="pending", updated_at=now)
         ).rowcount
@@ -155,9 +150,9 @@ class Ledger:
         """Give back claims that were never sent (deferred): nobody has to resolve them later."""
         with session_scope(self.url) as session:
             for entry in entries:
-                session.execute(delete(_LEDGER).where(
-                    _LEDGER.c.id == self._row_id(entry), _LEDGER.c.holder == self.holder,
-                    _LEDGER.c.status == "pending"))
+                session.execute(delete(OperationLedger).where(
+                    OperationLedger.id == self._row_id(entry), OperationLedger.holder == self.holder,
+                    OperationLedger.status == "pending"))
 
     # -- marking ------------------------------------------------------------------------------------
     def mark_applied_many(self, marks: Sequence[tuple[Operation, str, dict[str, Any] | None]]) -> None:
@@ -166,18 +161,18 @@ class Ledger:
             return
         now = datetime.now(UTC)
         with session_scope(self.url) as session:
-            session.execute(
-                update(_LEDGER).where(_LEDGER.c.id == bindparam("row_id"))
-                .values(status="applied", target_id=bindparam("applied_id"), error_code=None, error_message=None,
-                        updated_at=now),
-                [{"row_id": self._row_id(entry), "applied_id": target_id} for entry, target_id, _xref in marks])
+            for entry, target_id, _xref in marks:
+                session.execute(
+                    update(OperationLedger).where(OperationLedger.id == self._row_id(entry))
+                    .values(status="applied", target_id=target_id, error_code=None, error_message=None,
+                            updated_at=now))
             upsert_xrefs(session, integration=self.integration, xrefs=[xref for _, _, xref in marks if xref])
 
     def mark_failed(self, entry: Operation, *, status: str, error_code: str, error_message: str) -> None:
         """``status``: failed (refused: not written) or unknown (no answer: may have been written)."""
         with session_scope(self.url) as session:
             session.execute(
-                update(_LEDGER).where(_LEDGER.c.id == self._row_id(entry))
+                update(OperationLedger).where(OperationLedger.id == self._row_id(entry))
                 .values(status=status, error_code=error_code[:80], error_message=error_message[:2000],
                         updated_at=datetime.now(UTC)))
 

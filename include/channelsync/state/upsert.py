@@ -16,22 +16,17 @@ def upsert(
     keys: Sequence[str],
     update: Sequence[str] = (),
 ) -> None:
-    """Insert ``rows``; on a conflict of ``keys`` update ``update`` columns (or do nothing).
-
-    A Core statement on the model's table with the rows as executemany parameters: compiled once and
-    cached (a multi-row ``VALUES`` is compiled again for every call, a millisecond each time). Every
-    row carries the same columns."""
+    """Insert ``rows``; on a conflict of ``keys`` update ``update`` columns (or do nothing)."""
     if not rows:
         return
-    table = getattr(model, "__table__", model)
-    statement = dialect_insert(session.get_bind().dialect.name, table)
+    statement = dialect_insert(session.get_bind().dialect.name, model).values(list(rows))
     if update:
         statement = statement.on_conflict_do_update(
             index_elements=list(keys), set_={column: statement.excluded[column] for column in update}
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(statement, [dict(row) for row in rows])
+    session.execute(statement)
 
 
 def dialect_insert(dialect: str, table: Any) -> Any:

@@ -9,9 +9,10 @@ coded errors here. P&A and PO status are read-only and retried; a PO is never se
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
@@ -37,10 +38,6 @@ from channelsync.clients.tdsynnex.xmlmodels import (
     PurchaseOrder,
     WarehouseStock,
 )
-from channelsync.clients.tdsynnex.xmlvalues import amount as _amount
-from channelsync.clients.tdsynnex.xmlvalues import lenient_int as _int
-from channelsync.clients.tdsynnex.xmlvalues import text as _text
-from channelsync.clients.tdsynnex.xmlvalues import whole as _whole
 from channelsync.errors import ChannelsyncError, FatalApiError, OutcomeUnknownError, define
 
 SYSTEM = "tdsynnex_xml"
@@ -48,6 +45,49 @@ MAX_SKUS_PER_REQUEST = 50  # see the emulator's xml_pna docstring: an assumption
 DUPLICATE_MARK = "DUPREJECT"
 TDS_XML_BAD_VALUE = define("TDS_XML_BAD_VALUE", "tdsynnex",
                            "A TD SYNNEX XML answer holds a value that is not what its element must hold")
+# What the services write in numeric elements: plain decimals (no NaN / Infinity, no thousands separators,
+# no exponent of more than 3 digits: ``int(Decimal("1e999999999"))`` alone would take minutes).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+_WHOLE = re.compile(r"[+-]?[0-9]{1,18}(?:\.0*)?")
+
+
+def _text(element: ET.Element | None, path: str) -> str:
+    found = element.find(path) if element is not None else None
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 40 else f"{value[:40]}...")
+
+
+def _whole(value: str, name: str, problems: list[str]) -> int | None:
+    """A quantity element: empty is 0; anything but a whole number of at most 18 digits is a problem (None)."""
+    if not value:
+        return 0
+    if _WHOLE.fullmatch(value):
+        return int(Decimal(value))
+    problems.append(f"{name} {_shown(value)} is not a whole number")
+    return None
+
+
+def _amount(value: str, name: str, problems: list[str]) -> Decimal | None:
+    """A money element: empty is missing; anything but a plain decimal number is a problem (None)."""
+    if not value:
+        return None
+    if _NUMBER.fullmatch(value):
+        try:
+            return Decimal(value)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only what Decimal reads
+            pass
+    problems.append(f"{name} {_shown(value)} is not a number")
+    return None
+
+
+def _int(value: str) -> int:
+    """Lenient (a PO submission's echo of the quantities sent): 0 for anything but a whole number."""
+    return _whole(value, "", []) or 0
+
+
 def _batches(items: Sequence[tuple[str, str]], size: int) -> Iterator[Sequence[tuple[str, str]]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]

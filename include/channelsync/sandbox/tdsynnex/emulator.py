@@ -1,9 +1,7 @@
 """The TD SYNNEX emulator: one prefix, three surfaces.
 
 - ``/tdsynnex/ion/...``: StreamOne Ion v3 (``/ion/oauth/token``, ``/ion/api/v3/accounts/{accountId}/...``);
-- ``/tdsynnex/xml/SynnexXML/{PriceAvailability,Availability,PO,POStatus}``: the classic XML services, and
-  ``/tdsynnex/xml/webservice/invoice/query``: the invoice query web service (``xml_invoice``; the real one
-  is on its own host, ``ws.us.tdsynnex.com``);
+- ``/tdsynnex/xml/SynnexXML/{PriceAvailability,Availability,PO,POStatus}``: the classic XML services;
 - ``/tdsynnex/ftp/``: the daily flat file and ``category_list.txt`` (see ``flatfile``).
 
 Tables (control API ``/_sandbox/records/tdsynnex/<table>``): ``products`` (hardware, key synnexSKU),
@@ -11,8 +9,7 @@ Tables (control API ``/_sandbox/records/tdsynnex/<table>``): ``products`` (hardw
 ``ion_customers``, ``ion_products``, ``ion_subscriptions``,
 ``ion_orders``, ``refresh_tokens``, ``access_tokens``.
 Controls: ``POST /_sandbox/tdsynnex/orders/{po}/{accept|ship|backorder|cancel|invoice}`` (JSON body:
-``lines``, ``quantity``, ``tracking``, ``serials``, ``shipMethod``, ``warehouse``, ``eta``; ``invoice: true``
-on ``ship`` invoices the shipment at once; a move the order's state does not allow answers 409) and
+``lines``, ``quantity``, ``tracking``, ``serials``, ``shipMethod``, ``warehouse``, ``eta``) and
 ``POST /_sandbox/tdsynnex/ion/orders/{orderId}/{status}``.
 """
 
@@ -41,7 +38,6 @@ from channelsync.sandbox.tdsynnex.catalog import CatalogIndex, product_records
 from channelsync.sandbox.tdsynnex.ion_common import IonError, envelope, not_found
 from channelsync.sandbox.tdsynnex.keys import StrKeyStore
 from channelsync.sandbox.tdsynnex.xml_common import b2b_error
-from channelsync.sandbox.tdsynnex.xml_invoice import handle_invoice_query
 from channelsync.sandbox.tdsynnex.xml_pna import handle_pna
 from channelsync.sandbox.tdsynnex.xml_po import handle_po
 from channelsync.sandbox.tdsynnex.xml_po_status import apply_action, handle_po_status
@@ -123,7 +119,6 @@ class TdSynnexEmulator(Emulator):
         add("POST", "/xml/SynnexXML/Availability", lambda r: self._pna(r, with_price=False))
         add("POST", "/xml/SynnexXML/PO", self._po)
         add("POST", "/xml/SynnexXML/POStatus", self._po_status)
-        add("POST", "/xml/webservice/invoice/query", self._invoice_query)
         add(["GET", "HEAD"], "/ftp", self._ftp_list)
         add(["GET", "HEAD"], "/ftp/{name}", self._ftp_file)
         return router
@@ -254,10 +249,6 @@ class TdSynnexEmulator(Emulator):
     def _po_status(self, request: SandboxRequest) -> SandboxResponse:
         return handle_po_status(request.body, self.po_orders, self.xml_credentials, self._now())
 
-    def _invoice_query(self, request: SandboxRequest) -> SandboxResponse:
-        with self._lock:  # invoices are appended under the lock (control actions)
-            return handle_invoice_query(request.body, self.po_orders, self.xml_credentials)
-
     # --- FTP stand-in -------------------------------------------------------------------------------
 
     def _ftp_authorized(self, request: SandboxRequest) -> bool:
@@ -312,11 +303,7 @@ class TdSynnexEmulator(Emulator):
                 record = self.po_orders.get(parts[1])
                 if record is None:
                     return json_response(404, {"error": f"no PO {parts[1]}"})
-                try:
-                    result = apply_action(record, parts[2], body, self.catalog, self._now(),
-                                          lambda: next(self._invoice_numbers))
-                except ValueError as exc:
-                    return json_response(409, {"error": str(exc)})
+                result = apply_action(record, parts[2], body, self.catalog, self._now(), next(self._invoice_numbers))
             return json_response(200, {"order": record, "result": result})
         if len(parts) == 4 and parts[:2] == ["ion", "orders"] and request.method == "POST":
             order = self.ion_orders.get(parts[2])

@@ -177,12 +177,11 @@ class SubmitOrdersSteps(TemplateBase[SubmitOrdersOptions]):
         plan = plan[plan["op"].isin(PLAN_OPS)]
         if partition is not None:
             plan = plan[plan["source_key"] == partition]
-        rows = plan[["source_key", "op", "problems", "order_json"]].to_dict("records")  # one pass over the plan
-        orders = {str(r["source_key"]): PsaOrder.from_json(str(r["order_json"])) for r in rows}
-        invalid = [str(r["source_key"]) for r in rows if r["op"] == "mark_invalid"]
-        problems = {str(r["source_key"]): [p for p in (r["problems"] if isinstance(r["problems"], str) else "")
-                                           .split("\n") if p] for r in rows}
-        to_submit = [str(r["source_key"]) for r in rows if r["op"] == "submit"]
+        orders = {str(r.source_key): PsaOrder.from_json(str(r.order_json)) for r in plan.itertuples()}
+        invalid = [str(r.source_key) for r in plan.itertuples() if r.op == "mark_invalid"]
+        problems = {str(r.source_key): [p for p in (r.problems if isinstance(r.problems, str) else "").split("\n") if p]
+                    for r in plan.itertuples()}
+        to_submit = [str(r.source_key) for r in plan.itertuples() if r.op == "submit"]
 
         results: list[ItemOutcome] = []
         retriable = 0
