@@ -9,13 +9,14 @@ to every TD SYNNEX and PSA request and:
 
 1. submit_orders: extract, validate, reconcile, then the mapped load — one partition per PO, run on
    ``--parallel`` threads as Airflow runs the mapped task instances within the PSA pool's slots;
-2. TD SYNNEX ships every order; order_status polls them (4 PO status calls in flight, then the PSA updates
-   on ``load.concurrency`` workers);
+2. TD SYNNEX ships and invoices every order; order_status polls them (4 POs in flight: PO status, then the
+   invoice query; then the PSA updates on ``load.concurrency`` workers);
+3. order_status again, nothing moved: PSA writes (must be 0); every PO is complete (shipped and invoiced in
+   full), so TD SYNNEX is not asked again.
 
 The API lower bound of each (:func:`lower_bound`) is every call the sandbox logged at ``latency``, divided by
-the concurrency the design allows that kind of call: per-PO writes by the load's, PO status and ConnectWise
-line-item reads by 4, the rest (pages, P&A batches, look-ups) one after another.
-3. order_status again, nothing moved: PSA writes (must be 0).
+the concurrency the design allows that kind of call: per-PO writes by the load's, PO status, invoice queries
+and ConnectWise line-item reads by 4, the rest (pages, P&A batches, look-ups) one after another.
 
 ``--batched`` runs submit_orders' load as one task instead (``apply`` of every PO at once: the loader claims
 and marks in chunks and sends on ``load.concurrency`` workers), to show what the per-PO tasks cost.
@@ -96,7 +97,7 @@ def main() -> None:
               f"→ {submitted_wall / bound:.2f}× (target ≤ {TARGET_RATIO}×)")
 
         for number in numbers:
-            desk.move(number, "ship")
+            desk.move(number, "ship", invoice=True)
         control.clear_requests()
         wall, summary = timed(lambda: run(integration, "order_status", url, state_url, args.parallel, 100))
         calls = calls_by_system(control)
@@ -108,7 +109,7 @@ def main() -> None:
         from tests.e2e.conftest import writes
 
         print(f"order_status (nothing moved): {wall:.1f} s, {summary['status']}, PSA writes "
-              f"{len(writes(control, args.psa))}")
+              f"{len(writes(control, args.psa))}, TD SYNNEX calls {calls_by_system(control).get('tdsynnex', 0)}")
         control.clear_faults()
         orders = tds_orders(control)
         print(f"TD SYNNEX orders {len(orders)} for {len(numbers)} POs: lost {len(set(numbers) - set(orders))}, "
@@ -124,12 +125,13 @@ def timed(action: Any) -> tuple[float, Any]:
 def lower_bound(control: Any, latency: float, *, per_po_in_flight: int) -> float:
     """The time the calls in the request log need at ``latency`` each, with the concurrency the design
     allows each kind: per-PO writes (PO submission, PSA write-back / update) ``per_po_in_flight`` at once
-    (mapped load tasks, or the loader's workers); PO status and ConnectWise line-item reads 4 at once; every
-    other call (pages, P&A batches, look-ups) one after another."""
+    (mapped load tasks, or the loader's workers); PO status, invoice queries and ConnectWise line-item reads
+    4 at once; every other call (pages, P&A batches, look-ups) one after another."""
     total = 0.0
     for entry in control.requests():
         path, method = str(entry["path"]).rstrip("/").lower(), entry["method"]
-        if path.endswith("synnexxml/postatus") or (method == "GET" and path.endswith("/lineitems")):
+        if path.endswith(("synnexxml/postatus", "webservice/invoice/query")) or (
+                method == "GET" and path.endswith("/lineitems")):
             total += latency / 4
         elif path.endswith("synnexxml/po") or (method in ("PATCH", "PUT") or (
                 method == "POST" and "/query" not in path and "synnexxml" not in path)):

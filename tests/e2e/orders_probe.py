@@ -32,6 +32,11 @@ def tds_orders(control: SandboxControl) -> dict[str, dict[str, Any]]:
     return {str(o["PONumber"]): o for o in control.records("tdsynnex", "po_orders")}
 
 
+def tds_invoice_numbers(control: SandboxControl, po_number: str) -> list[str]:
+    """The invoice numbers TD SYNNEX's own store holds for a customer PO number, oldest first."""
+    return [str(i["invoiceNumber"]) for i in control.record("tdsynnex", "po_orders", po_number).get("invoices") or []]
+
+
 def tds_duplicate_submissions(control: SandboxControl) -> Counter[str]:
     """Resubmissions of a known customer PO number that reached TD SYNNEX (refused there as duplicates)."""
     return Counter(str(r["PONumber"]) for r in control.records("tdsynnex", "po_duplicates"))
@@ -143,16 +148,18 @@ class OrderDesk:
                         if p["poNumber"] == po_number))
 
     def order(self, po_number: str) -> dict[str, Any]:
-        """The PSA PO with canonical names: status (label), order_number, note (memo / notes)."""
+        """The PSA PO with canonical names: status (label), order_number, invoice_number, note (memo / notes)."""
         if self.system == "autotask":
             record = self.control.record("autotask", "PurchaseOrders", self.psa_id(po_number))
             labels = {v: k for k, v in self.psa.picklist("PurchaseOrders", "status").items()}
             return {"status": labels.get(record["status"]), "order_number": record.get("externalPONumber"),
-                    "note": record.get("generalMemo") or "", "ship_date": record.get("shippingDate"), "raw": record}
+                    "note": record.get("generalMemo") or "", "ship_date": record.get("shippingDate"),
+                    "invoice_number": record.get("vendorInvoiceNumber"), "raw": record}
         record = self.control.record("connectwise", "purchaseOrders", self.psa_id(po_number))
         return {"status": (record.get("status") or {}).get("name"), "order_number": record.get("vendorOrderNumber"),
                 "note": record.get("internalNotes") or "", "ship_date": record.get("shipmentDate"),
-                "tracking": record.get("trackingNumber"), "raw": record}
+                "tracking": record.get("trackingNumber"), "invoice_number": record.get("vendorInvoiceNumber"),
+                "invoice_date": record.get("vendorInvoiceDate"), "raw": record}
 
     def lines(self, po_number: str) -> list[dict[str, Any]]:
         """The PO's lines in order, each with ``note`` (its memo / internal notes) and its raw record."""

@@ -1,8 +1,9 @@
 """submit_orders and order_status end to end on the sandbox, both PSAs: valid POs reach TD SYNNEX once with
 their order numbers written back; invalid ones are marked with every reason and never sent; a PO a person
 sets back is a conflict, not a second order; partial, split and full shipments, back-orders and
-cancellations reach the PSA line by line; an unchanged poll writes nothing. Counts come from TD SYNNEX's
-own order store and the PSA emulators' request logs."""
+cancellations reach the PSA line by line; invoice numbers reach the PO when TD SYNNEX invoices; an
+unchanged poll writes nothing, and a PO shipped and invoiced in full is not asked about again. Counts
+come from TD SYNNEX's own order store and the PSA emulators' request logs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
 from tests.e2e.conftest import RunTemplate, last_seq, writes
-from tests.e2e.orders_probe import INTEGRATIONS, OrderDesk, tds_duplicate_submissions, tds_orders
+from tests.e2e.orders_probe import INTEGRATIONS, OrderDesk, tds_duplicate_submissions, tds_invoice_numbers, tds_orders
 
 SUBMITTED = {"demo-autotask": "Submitted", "demo-connectwise": "Submitted"}
 INVALID = {"demo-autotask": "New", "demo-connectwise": "TDS Error"}
@@ -122,6 +123,80 @@ def test_shipments_backorders_and_cancellations_reach_the_psa_line_by_line(
     assert "TD SYNNEX: shipped" in po["note"] and str(po["ship_date"] or "")[:4] >= "2025"
     if system == "connectwise":
         assert po["status"] == "Shipped" and "1ZPART0001" in (po["tracking"] or "")
+
+
+@pytest.mark.parametrize("integration", INTEGRATIONS)
+def test_invoice_numbers_reach_the_po_when_changed_and_a_complete_po_is_left_alone(
+    sandbox: SandboxControl, sandbox_server: SandboxServer, run_template: RunTemplate, integration: str
+) -> None:
+    system = "autotask" if integration == "demo-autotask" else "connectwise"
+    desk = OrderDesk(sandbox, integration, sandbox_server.url)
+    (sku1, price1), (sku2, price2) = desk.skus(2)
+    number = desk.make([(sku1, 2, price1), (sku2, 1, price2)])
+    assert run_template("submit_orders", integration)["counts"].get("submitted") == 1
+
+    # Part of line 1 ships and is invoiced at once.
+    desk.move(number, "ship", lines=[1], quantity=1, tracking="1ZINV0001", serials=["SN-I1"], invoice=True)
+    assert run_template("order_status", integration)["counts"].get("updated") == 1
+    (first,) = tds_invoice_numbers(sandbox, number)
+    po = desk.order(number)
+    assert po["invoice_number"] == first and f"invoice {first} of " in po["note"]
+    assert f"- invoice {first}: 1" in desk.lines(number)[0]["note"]
+    invoice_date = sandbox.record("tdsynnex", "po_orders", number)["invoices"][0]["invoiceDate"]
+    if system == "connectwise":
+        assert str(po["invoice_date"]).startswith(invoice_date)
+
+    # Nothing moved: no write.
+    seq = last_seq(sandbox)
+    assert run_template("order_status", integration)["status"] == "no_change"
+    assert writes(sandbox, system, since=seq) == []
+
+    # The rest ships, not invoiced yet: the shipment is written, the invoice number stays; then TD SYNNEX
+    # invoices it and only then does the second number reach the PO.
+    desk.move(number, "ship", tracking="1ZINV0002")
+    assert run_template("order_status", integration)["counts"].get("updated") == 1
+    assert desk.order(number)["invoice_number"] == first
+    desk.move(number, "invoice")
+    _, second = tds_invoice_numbers(sandbox, number)
+    assert run_template("order_status", integration)["counts"].get("updated") == 1
+    po = desk.order(number)
+    assert po["invoice_number"] == f"{first},{second}" and f"invoice {second} of " in po["note"]
+    line1, line2 = desk.lines(number)
+    assert f"- invoice {first}: 1" in line1["note"] and f"- invoice {second}: 1" in line1["note"]
+    assert f"- invoice {second}: 1" in line2["note"]
+
+    # Shipped and invoiced in full: the next poll asks TD SYNNEX nothing about it and writes nothing.
+    seq = last_seq(sandbox)
+    assert run_template("order_status", integration)["status"] == "no_change"
+    assert writes(sandbox, system, since=seq) == []
+    asked = [r["path"] for r in sandbox.requests("tdsynnex", since=seq)]
+    assert not any(p.endswith(("POStatus", "invoice/query")) for p in asked), asked
+    read = [r["path"] for r in sandbox.requests(system, since=seq)]
+    assert not any(p.endswith("/lineitems") or "PurchaseOrderItems" in p for p in read), read  # nor its lines
+
+
+def test_an_invoice_query_that_fails_holds_back_only_its_po(
+    sandbox: SandboxControl, sandbox_server: SandboxServer, run_template: RunTemplate
+) -> None:
+    integration = "demo-connectwise"
+    desk = OrderDesk(sandbox, integration, sandbox_server.url)
+    (sku, price), = desk.skus(1)
+    shipped, waiting = desk.make([(sku, 1, price)]), desk.make([(sku, 1, price)])
+    assert run_template("submit_orders", integration)["counts"].get("submitted") == 2
+    desk.move(shipped, "ship", tracking="1ZFAIL001", invoice=True)
+    desk.move(waiting, "backorder", eta="2026-12-24")
+    # The invoice service refuses us (its own host: e.g. this source IP is not registered there).
+    sandbox.set_faults({"kind": "status", "status": 403, "system": "tdsynnex", "method": "POST",
+                        "path": "invoice/query$"})
+    polled = run_template("order_status", integration)
+    assert polled["counts"].get("quarantined") == 1 and polled["counts"].get("updated") == 1, polled
+    assert desk.order(shipped)["status"] == "Submitted" and not desk.order(shipped)["invoice_number"]
+    assert str(desk.lines(waiting)[0]["eta"]).startswith("2026-12-24")
+    sandbox.clear_faults()
+    again = run_template("order_status", integration)
+    assert again["counts"].get("updated") == 1, again
+    po = desk.order(shipped)
+    assert po["status"] == "Shipped" and po["invoice_number"] == tds_invoice_numbers(sandbox, shipped)[0]
 
 
 def test_a_status_changed_by_hand_is_a_conflict_not_overwritten(

@@ -1,13 +1,22 @@
 """The pure parts of submit_orders and order_status: checks (every reason at once), decisions, and the
-status plan (split and partial shipments line by line; an unchanged order plans nothing)."""
+status plan (split and partial shipments line by line, invoices; an unchanged order plans nothing, also
+when a value is longer than its PSA field)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from channelsync.canonical.orders import PsaLine, PsaOrder, note_block, status_fingerprint, with_note_block
-from channelsync.clients.tdsynnex.xmlmodels import Package, PoStatus, PoStatusItem
+from channelsync.canonical.orders import (
+    PsaLine,
+    PsaOrder,
+    fingerprint_complete,
+    fit_list,
+    note_block,
+    status_fingerprint,
+    with_note_block,
+)
+from channelsync.clients.tdsynnex.xmlmodels import Invoice, InvoiceLine, Package, PoStatus, PoStatusItem
 from channelsync.templates.order_status import planning as status_planning
 from channelsync.templates.submit_orders import planning
 
@@ -136,3 +145,73 @@ def test_split_partial_shipment_and_backorder_line_by_line_then_nothing_to_write
     assert status_planning.plan_order(o, status, status_map={"partially_shipped": "Partially Shipped"},
                                       order_fields=("status",), line_fields=(), last_written=plan.fingerprint
                                       ).op == "conflict"
+
+
+def invoice(number: str, day: str, *lines: tuple[str, int]) -> Invoice:
+    return Invoice(invoice_number=number, invoice_date=day, order_number="16351210", po_number="PO7",
+                   total=Decimal("42.50"), lines=tuple(InvoiceLine(n, q, Decimal("10"), "100") for n, q in lines))
+
+
+def shipped_order() -> tuple[PsaOrder, PoStatus]:
+    status = PoStatus(po_number="PO7", code="shipped", items=(
+        item("1", "shipped", ordered=2, shipped=2, packages=(Package("1ZA", "1", 2, ("S1", "S2")),)),))
+    o = PsaOrder(psa_id="7", number="PO7", status="Submitted", since=None, ship_to=SHIP_TO,
+                 lines=[line(1, "100", 2, 10.0)], tracked={"status": "Submitted", "order_number": "16351210"})
+    return o, status
+
+
+def plan(o: PsaOrder, status: PoStatus, invoices: tuple[Invoice, ...], **kwargs: object
+         ) -> status_planning.StatusPlan:
+    return status_planning.plan_order(
+        o, status, status_map={"shipped": "Submitted"},
+        order_fields=("status", "order_number", "invoice_number", "invoice_date", "note"), line_fields=("note",),
+        last_written=status_fingerprint("Submitted"), invoices=invoices, **kwargs)  # type: ignore[arg-type]
+
+
+def show(o: PsaOrder, planned: status_planning.StatusPlan) -> None:
+    """The PSA after the update was written."""
+    o.tracked = {**o.tracked, **{k: v for k, v in planned.order.items() if not k.startswith("_")}}
+    for psa_line, change in zip(o.lines, planned.lines, strict=False):
+        psa_line.tracked = {**psa_line.tracked, **change["changes"]}
+
+
+def test_invoices_reach_the_order_and_its_lines_and_a_po_invoiced_in_full_is_complete() -> None:
+    o, status = shipped_order()
+    o.tracked["invoice_number"] = "AP-778"  # typed in by accounts payable: not cleared while TD SYNNEX has none
+    first = plan(o, status, ())
+    assert "invoice_number" not in first.order and not fingerprint_complete(first.fingerprint)  # shipped, unbilled
+    show(o, first)
+    part = plan(o, status, (invoice("91000001", "2026-12-01", ("1", 1)),))
+    assert part.order["invoice_number"] == "91000001" and part.order["invoice_date"] == "2026-12-01"
+    assert "invoice 91000001 of 2026-12-01: 42.50 (line 1: 1)" in part.order["note"]
+    assert "- invoice 91000001: 1" in part.lines[0]["changes"]["note"]
+    assert not fingerprint_complete(part.fingerprint)  # one of two units billed
+    show(o, part)
+    both = (invoice("91000002", "2026-12-03", ("1", 1)), invoice("91000001", "2026-12-01", ("1", 1)))
+    full = plan(o, status, both)
+    assert full.order["invoice_number"] == "91000001,91000002" and full.order["invoice_date"] == "2026-12-03"
+    assert fingerprint_complete(full.fingerprint) and full.fingerprint.startswith(status_fingerprint("Submitted"))
+    show(o, full)
+    again = plan(o, status, both)
+    assert again.op == "unchanged" and fingerprint_complete(again.fingerprint)
+    # A complete fingerprint still tells a status changed by hand.
+    o.status = "Cancelled"
+    assert status_planning.plan_order(o, status, status_map={"shipped": "Submitted"}, order_fields=("status",),
+                                      line_fields=(), last_written=full.fingerprint, invoices=both).op == "conflict"
+    # Invoices not followed: shipped in full is complete.
+    o2, status2 = shipped_order()
+    assert fingerprint_complete(plan(o2, status2, (), invoices_followed=False).fingerprint)
+
+
+def test_values_longer_than_their_field_are_compared_as_stored_so_an_unchanged_poll_writes_nothing() -> None:
+    assert fit_list("111111111,222222222,333333333", 20) == "111111111,222222222"
+    assert fit_list("1" * 30, 20) == "1" * 20 and fit_list(None, 20) is None and fit_list("a,b", None) == "a,b"
+    o, status = shipped_order()
+    many = tuple(invoice(f"9100{n:04d}", "2026-12-01", ("1", 1 if n < 2 else 0)) for n in range(12))
+    limits = {"invoice_number": 50, "note": 300}
+    first = plan(o, status, many, order_limits=limits, line_limits={"note": 120})
+    assert len(first.order["invoice_number"]) <= 50 and first.order["invoice_number"].startswith("91000000,")
+    assert first.order["note"].endswith("…")
+    assert len(with_note_block(first.order["_memo"], first.order["note"], limit=300)) <= 300
+    show(o, first)
+    assert plan(o, status, many, order_limits=limits, line_limits={"note": 120}).op == "unchanged"

@@ -14,9 +14,11 @@ Where things go (Autotask POs have no tracking-number field and no UDFs, and the
 entity in the REST API):
 
 - status → ``status`` (picklist label), distributor order number(s) → ``externalPONumber`` (50),
-  latest ship date → ``shippingDate``;
-- ``note`` (tracking per package, carrier, serials, back-orders, cancellations) → channelsync's block
-  at the end of ``generalMemo`` (4000), a person's own memo text before it is kept;
+  latest ship date → ``shippingDate``, TD SYNNEX invoice number(s) → ``vendorInvoiceNumber`` (50, the
+  PO's own field in the REST spec);
+- ``note`` (tracking per package, carrier, serials, back-orders, cancellations, invoices with their
+  dates, totals and lines) → channelsync's block at the end of ``generalMemo`` (4000), a person's own
+  memo text before it is kept;
 - per line: ``note`` → the block of the item's ``memo`` (4000), ``eta`` (back-order ETA) →
   ``estimatedArrivalDate``.
 
@@ -28,11 +30,11 @@ items can no longer be updated).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from channelsync.adapters.psa_orders import day_stamp, status_value
-from channelsync.canonical.orders import PsaLine, PsaOrder, day, note_block, with_note_block
+from channelsync.adapters.psa_orders import Skip, day_stamp, status_value
+from channelsync.canonical.orders import PsaLine, PsaOrder, day, fit_list, note_block, with_note_block
 from channelsync.errors import FatalApiError, define
 
 if TYPE_CHECKING:
@@ -47,15 +49,18 @@ AUTOTASK_UNKNOWN_PO_STATUS = define("AUTOTASK_UNKNOWN_PO_STATUS", SYSTEM,
                                     "A configured purchase-order status is not in Autotask's status picklist")
 PO_FIELDS = ["id", "purchaseOrderNumber", "status", "vendorID", "shipToName", "shipToAddress1", "shipToAddress2",
              "shipToCity", "shipToState", "shipToPostalCode", "phone", "generalMemo", "externalPONumber",
-             "shippingDate", "submitDateTime", "createDateTime"]
+             "shippingDate", "vendorInvoiceNumber", "submitDateTime", "createDateTime"]
 ITEM_FIELDS = ["id", "orderID", "productID", "quantity", "unitCost", "memo", "estimatedArrivalDate"]
 
 
 class AutotaskOrders:
     psa_system = SYSTEM
     entity_type = "purchase_order"
-    ORDER_FIELDS: ClassVar[tuple[str, ...]] = ("status", "order_number", "ship_date", "note")
+    ORDER_FIELDS: ClassVar[tuple[str, ...]] = ("status", "order_number", "ship_date", "invoice_number", "note")
     LINE_FIELDS: ClassVar[tuple[str, ...]] = ("eta", "note")
+    ORDER_LIMITS: ClassVar[Mapping[str, int]] = {"order_number": ORDER_NUMBER_LIMIT,
+                                                 "invoice_number": ORDER_NUMBER_LIMIT, "note": MEMO_LIMIT}
+    LINE_LIMITS: ClassVar[Mapping[str, int]] = {"note": MEMO_LIMIT}
 
     def __init__(self, client: AutotaskClient, *, vendor: str = "TD SYNNEX", default_country: str = "US") -> None:
         self.client = client
@@ -65,15 +70,18 @@ class AutotaskOrders:
         self._lock = threading.Lock()
 
     # ---- reading ------------------------------------------------------------------------------------
-    def read_orders(self, *, statuses: Sequence[str], with_skus: bool = True) -> list[PsaOrder]:
+    def read_orders(self, *, statuses: Sequence[str], with_skus: bool = True,
+                    skip: Skip | None = None) -> list[PsaOrder]:
         from channelsync.clients.autotask import Filter
         from channelsync.clients.autotask.filters import chunked_in
 
         values = [self._status_value(label) for label in statuses]
         labels = {value: label for label, value in self._statuses().items()}
-        orders = list(self.client.iter_query(
+        orders = [order for order in self.client.iter_query(
             "PurchaseOrders", [Filter.eq("vendorID", self._vendor()), Filter.in_("status", values)],
-            include_fields=PO_FIELDS))
+            include_fields=PO_FIELDS)
+            if skip is None or not skip(_number(order), labels.get(int(order["status"]))
+                                        if order.get("status") is not None else None)]
         items: dict[int, list[dict[str, Any]]] = {}
         for chunk in chunked_in("orderID", [int(o["id"]) for o in orders]):
             for item in self.client.iter_query("PurchaseOrderItems", chunk, include_fields=ITEM_FIELDS):
@@ -112,7 +120,7 @@ class AutotaskOrders:
         status = labels.get(int(order["status"])) if order.get("status") is not None else None
         return PsaOrder(
             psa_id=str(order["id"]),
-            number=str(order.get("purchaseOrderNumber") or order["id"]),
+            number=_number(order),
             status=status,
             since=order.get("submitDateTime") or order.get("createDateTime"),
             ship_to={"name": order.get("shipToName") or "", "address1": order.get("shipToAddress1") or "",
@@ -122,7 +130,8 @@ class AutotaskOrders:
                      "email": ""},
             lines=lines, memo=memo,
             tracked={"status": status, "order_number": order.get("externalPONumber") or None,
-                     "ship_date": day(order.get("shippingDate")), "note": note_block(memo)},
+                     "ship_date": day(order.get("shippingDate")),
+                     "invoice_number": order.get("vendorInvoiceNumber") or None, "note": note_block(memo)},
         )
 
     # ---- writing (the loader's executor) ------------------------------------------------------------
@@ -145,9 +154,11 @@ class AutotaskOrders:
         if "status" in changes:
             body["status"] = self._status_value(str(changes["status"]))
         if "order_number" in changes:
-            body["externalPONumber"] = (changes["order_number"] or "")[:ORDER_NUMBER_LIMIT] or None
+            body["externalPONumber"] = fit_list(changes["order_number"] or None, ORDER_NUMBER_LIMIT)
         if "ship_date" in changes:
             body["shippingDate"] = day_stamp(changes["ship_date"])
+        if "invoice_number" in changes:
+            body["vendorInvoiceNumber"] = fit_list(changes["invoice_number"] or None, ORDER_NUMBER_LIMIT)
         if "note" in changes:
             body["generalMemo"] = with_note_block(changes.get("_memo"), changes["note"] or "", limit=MEMO_LIMIT)
         return body
@@ -185,3 +196,8 @@ class AutotaskOrders:
                                         code=AUTOTASK_NO_VENDOR, system=SYSTEM)
                 self._vendor_id = int(found[0]["id"])
             return self._vendor_id
+
+
+def _number(order: dict[str, Any]) -> str:
+    """The PO number: ``purchaseOrderNumber`` when the tenant fills it, else the id (Autotask's PO #)."""
+    return str(order.get("purchaseOrderNumber") or order["id"])

@@ -13,8 +13,9 @@ ASSUMPTION: ConnectWise keeps no time a PO entered its status, so "in the submit
 Where things go:
 
 - order: status → ``status`` (by id), order number(s) → ``vendorOrderNumber`` (50), tracking numbers →
-  ``trackingNumber`` (50, comma separated, cut), latest ship date → ``shipmentDate``, ``note`` →
-  channelsync's block of ``internalNotes``;
+  ``trackingNumber`` (50, comma separated, cut to whole numbers), latest ship date → ``shipmentDate``,
+  TD SYNNEX invoice number(s) → ``vendorInvoiceNumber`` (50) and the latest invoice date →
+  ``vendorInvoiceDate``, ``note`` (every invoice too) → channelsync's block of ``internalNotes``;
 - line: ``vendorOrderNumber``, ``shipDate``, ``trackingNumber`` (50), ``serialNumbers``,
   ``expectedArrivalDate`` (back-order ETA), ``backorderedFlag``, ``canceledFlag`` (+ ``canceledReason``),
   and ``note`` (every package with its quantity, carrier and tracking) → the block of ``internalNotes``
@@ -27,12 +28,12 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from channelsync.adapters.psa_orders import day_stamp, status_value
-from channelsync.canonical.orders import PsaLine, PsaOrder, day, note_block, with_note_block
+from channelsync.adapters.psa_orders import Skip, day_stamp, status_value
+from channelsync.canonical.orders import PsaLine, PsaOrder, day, fit_list, note_block, with_note_block
 from channelsync.clients.connectwise import conditions as c
 from channelsync.clients.connectwise.client import replace_ops
 from channelsync.clients.connectwise.domain import PURCHASE_ORDERS
@@ -56,9 +57,14 @@ _STATUS_IDS: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDic
 class ConnectWiseOrders:
     psa_system = SYSTEM
     entity_type = "purchase_order"
-    ORDER_FIELDS: ClassVar[tuple[str, ...]] = ("status", "order_number", "ship_date", "tracking", "note")
+    ORDER_FIELDS: ClassVar[tuple[str, ...]] = ("status", "order_number", "ship_date", "tracking", "invoice_number",
+                                               "invoice_date", "note")
     LINE_FIELDS: ClassVar[tuple[str, ...]] = ("order_number", "ship_date", "tracking", "serials", "eta",
                                               "backordered", "cancelled", "note")
+    ORDER_LIMITS: ClassVar[Mapping[str, int]] = {"order_number": SHORT_LIMIT, "tracking": SHORT_LIMIT,
+                                                 "invoice_number": SHORT_LIMIT, "note": PO_NOTES_LIMIT}
+    LINE_LIMITS: ClassVar[Mapping[str, int]] = {"order_number": SHORT_LIMIT, "tracking": SHORT_LIMIT,
+                                                "note": LINE_NOTES_LIMIT}
 
     def __init__(self, client: ConnectWiseClient, *, vendor: str = "TD SYNNEX", default_country: str = "US") -> None:
         self.client = client
@@ -67,12 +73,14 @@ class ConnectWiseOrders:
         self._lock = threading.Lock()
 
     # ---- reading ------------------------------------------------------------------------------------
-    def read_orders(self, *, statuses: Sequence[str], with_skus: bool = True) -> list[PsaOrder]:
+    def read_orders(self, *, statuses: Sequence[str], with_skus: bool = True,
+                    skip: Skip | None = None) -> list[PsaOrder]:
         ids = [self._status_id(label) for label in statuses]
         wanted = self.vendor.casefold()
         orders = [po for po in self.client.iter_purchase_orders(conditions=c.in_("status/id", ids))
                   if wanted in (str((po.get("vendorCompany") or {}).get("identifier") or "").casefold(),
-                                str((po.get("vendorCompany") or {}).get("name") or "").casefold())]
+                                str((po.get("vendorCompany") or {}).get("name") or "").casefold())
+                  and (skip is None or not skip(_number(po), (po.get("status") or {}).get("name")))]
         # One call per PO (no cross-PO line-item query): a few in flight, as the catalog reads page ahead.
         with ThreadPoolExecutor(max_workers=LINE_READS_IN_FLIGHT, thread_name_prefix="cw-po-lines") as pool:
             lines = list(pool.map(lambda po: list(self.client.iter_po_line_items(int(po["id"]))), orders))
@@ -97,7 +105,7 @@ class ConnectWiseOrders:
         status = (po.get("status") or {}).get("name")
         memo = str(po.get("internalNotes") or "")
         return PsaOrder(
-            psa_id=str(po["id"]), number=str(po.get("poNumber") or po["id"]), status=status, since=po.get("poDate"),
+            psa_id=str(po["id"]), number=_number(po), status=status, since=po.get("poDate"),
             ship_to={"name": po.get("customerName") or "", "address1": po.get("customerStreetLine1") or "",
                      "address2": po.get("customerStreetLine2") or "", "city": po.get("customerCity") or "",
                      "state": po.get("customerState") or "", "zip_code": po.get("customerZip") or "",
@@ -107,7 +115,8 @@ class ConnectWiseOrders:
             lines=lines, memo=memo,
             tracked={"status": status, "order_number": po.get("vendorOrderNumber") or None,
                      "ship_date": day(po.get("shipmentDate")), "tracking": po.get("trackingNumber") or None,
-                     "note": note_block(memo)},
+                     "invoice_number": po.get("vendorInvoiceNumber") or None,
+                     "invoice_date": day(po.get("vendorInvoiceDate")), "note": note_block(memo)},
         )
 
     # ---- writing (the loader's executor) ------------------------------------------------------------
@@ -135,6 +144,10 @@ class ConnectWiseOrders:
             body["trackingNumber"] = _short(changes["tracking"])
         if "ship_date" in changes:
             body["shipmentDate"] = day_stamp(changes["ship_date"])
+        if "invoice_number" in changes:
+            body["vendorInvoiceNumber"] = _short(changes["invoice_number"])
+        if "invoice_date" in changes:
+            body["vendorInvoiceDate"] = day_stamp(changes["invoice_date"])
         if "note" in changes:
             body["internalNotes"] = with_note_block(changes.get("_memo"), changes["note"] or "", limit=PO_NOTES_LIMIT)
         return body
@@ -181,8 +194,13 @@ class ConnectWiseOrders:
                             code=CW_UNKNOWN_PO_STATUS, system=SYSTEM)
 
 
+def _number(po: dict[str, Any]) -> str:
+    return str(po.get("poNumber") or po["id"])
+
+
 def _short(value: Any) -> str | None:
-    return str(value)[:SHORT_LIMIT] if value else None
+    """A comma-separated value cut to the 50-character fields, whole items only."""
+    return fit_list(value, SHORT_LIMIT) if value else None
 
 
 def _country(value: Any) -> str | None:

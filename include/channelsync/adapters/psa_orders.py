@@ -9,16 +9,22 @@ An adapter reads the POs addressed to the distributor in given statuses as canon
 
 ``note`` is channelsync's block of the memo / notes field; ``_memo`` the whole field as read, so the
 adapter keeps a person's own text when it writes the block (no read before the write). An adapter
-writes only the fields its PSA can store (``ORDER_FIELDS``, ``LINE_FIELDS``); the planners compare
-only those, so an unchanged order costs no write.
+writes only the fields its PSA can store (``ORDER_FIELDS``, ``LINE_FIELDS``), and says how long they
+are (``ORDER_LIMITS``, ``LINE_LIMITS``: a list is cut to whole items, a note block as
+:func:`~channelsync.canonical.orders.with_note_block` cuts it); the planners compare only those, as the
+PSA will hold them, so an unchanged order costs no write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
 from channelsync.canonical.orders import PsaOrder
+
+# (the PSA's PO number, its status label) → leave the PO out: decided from the PO itself, before its
+# lines are read (order_status leaves complete POs alone without reading their lines).
+Skip = Callable[[str, "str | None"], bool]
 
 
 class PsaOrderAdapter(Protocol):
@@ -26,8 +32,11 @@ class PsaOrderAdapter(Protocol):
     entity_type: str
     ORDER_FIELDS: ClassVar[tuple[str, ...]]
     LINE_FIELDS: ClassVar[tuple[str, ...]]
+    ORDER_LIMITS: ClassVar[Mapping[str, int]]
+    LINE_LIMITS: ClassVar[Mapping[str, int]]
 
-    def read_orders(self, *, statuses: Sequence[str], with_skus: bool = True) -> list[PsaOrder]: ...
+    def read_orders(self, *, statuses: Sequence[str], with_skus: bool = True,
+                    skip: Skip | None = None) -> list[PsaOrder]: ...
 
     def execute(self, operation: Any) -> str: ...
 

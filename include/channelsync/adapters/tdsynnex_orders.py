@@ -15,6 +15,11 @@ PO, tenant-scoped in the ledger under the TD SYNNEX account + customer PO number
 
 What the submission answered (line order types: SO, BO back order, 99 manual handling) is kept per PO
 in :attr:`TdSynnexOrders.results` for the write-back to the PSA.
+
+For order_status, :meth:`TdSynnexOrders.follow` reads PO status and, for a PO with shipped lines, its
+invoices (the invoice query service, on a host of its own), a PO at a time on ``concurrency`` workers. A
+PO whose invoices cannot be read carries the error instead (:class:`Followed`): that PO waits for the
+next poll, the others go on.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from channelsync.canonical.orders import distinct
 from channelsync.clients.tdsynnex.codes import TDS_PO_DUPLICATE, TDS_PO_REJECTED
 from channelsync.clients.tdsynnex.xmlmodels import (
+    Invoice,
     PoLine,
     PoLineResult,
     PoStatus,
@@ -35,7 +42,7 @@ from channelsync.clients.tdsynnex.xmlmodels import (
     PurchaseOrder,
     ShipTo,
 )
-from channelsync.errors import FatalApiError
+from channelsync.errors import ChannelsyncError, FatalApiError
 
 if TYPE_CHECKING:
     from channelsync.clients.tdsynnex.xml import TdSynnexXmlClient
@@ -62,6 +69,15 @@ def purchase_order(fields: dict[str, Any]) -> PurchaseOrder:
         drop_ship=bool(fields.get("drop_ship", True)),
         backorder_allowed=bool(fields.get("backorder_allowed", True)),
     )
+
+
+@dataclass(frozen=True)
+class Followed:
+    """One PO as order_status reads it: its status, its invoices, or why they could not be read."""
+
+    status: PoStatus
+    invoices: tuple[Invoice, ...] = ()
+    invoice_error: str | None = None
 
 
 def order_numbers(lines: Iterable[Any]) -> str:
@@ -102,9 +118,30 @@ class TdSynnexOrders:
     # ---- reading statuses (order_status) ----------------------------------------------------------
     def statuses(self, po_numbers: Iterable[str], *, concurrency: int = 4) -> dict[str, PoStatus]:
         """PO status of each customer PO number (the XML service answers one PO per request)."""
+        return {number: followed.status for number, followed in
+                self.follow(po_numbers, concurrency=concurrency, invoices=False).items()}
+
+    def follow(self, po_numbers: Iterable[str], *, concurrency: int = 4, invoices: bool = True
+               ) -> dict[str, Followed]:
+        """PO status of each customer PO number and, with ``invoices``, the invoices of those TD SYNNEX
+        shipped something of (an unshipped order has none to ask for). A PO status that cannot be read
+        fails the whole read (as before invoices); invoices that cannot be read fail only their PO."""
         numbers = list(dict.fromkeys(po_numbers))
-        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="tds-status") as pool:
-            return dict(zip(numbers, pool.map(self.client.po_status, numbers), strict=True))
+
+        def one(number: str) -> Followed:
+            status = self.client.po_status(number)
+            if not invoices or not any(item.code == "shipped" for item in status.items):
+                return Followed(status)
+            try:
+                return Followed(status, self.client.invoices(number))
+            except ChannelsyncError as exc:
+                return Followed(status, invoice_error=f"[{exc.code}] {exc}"[:500])
+
+        if not numbers:
+            return {}
+        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(numbers))),
+                                thread_name_prefix="tds-status") as pool:
+            return dict(zip(numbers, pool.map(one, numbers), strict=True))
 
     # ---- helpers ----------------------------------------------------------------------------------
     def _existing(self, operation: Operation, status: PoStatus) -> str:

@@ -8,7 +8,8 @@ submit_orders and order_status plan from. Plain data, staged as JSON in one Parq
 
 - order level: ``status`` (the PSA status label), ``order_number`` (the distributor's sales order
   number(s)), ``ship_date`` (YYYY-MM-DD), ``tracking`` (tracking numbers, comma separated),
-  ``note`` (channelsync's block in the PO's memo / notes, see :func:`note_block`);
+  ``invoice_number`` (the distributor's invoice number(s), comma separated), ``invoice_date``
+  (YYYY-MM-DD, the latest), ``note`` (channelsync's block in the PO's memo / notes, see :func:`note_block`);
 - line level: ``order_number``, ``ship_date``, ``tracking``, ``serials``, ``eta`` (YYYY-MM-DD),
   ``backordered``, ``cancelled``, ``shipped_quantity``, ``note``.
 """
@@ -99,7 +100,37 @@ def distinct(values: Iterable[Any]) -> str | None:
     return ",".join(seen) or None
 
 
-def status_fingerprint(status: str | None) -> str:
-    """What the cross-reference keeps of a PO channelsync wrote: the status it set. A PO whose status
-    differs from it (and from what channelsync would set now) was changed by a person since."""
-    return f"status:{(status or '').strip().casefold()}"
+def fit_list(value: Any, limit: int | None) -> str | None:
+    """A comma-separated list as a field of ``limit`` characters holds it: whole items only, the first
+    ones (a first item longer than the field is cut). None stays None."""
+    if value is None:
+        return None
+    text = str(value)
+    if limit is None or len(text) <= limit:
+        return text
+    kept = ""
+    for item in text.split(","):
+        candidate = f"{kept},{item}" if kept else item
+        if len(candidate) > limit:
+            break
+        kept = candidate
+    return kept or text[:limit]
+
+
+COMPLETE = ";complete"
+
+
+def status_fingerprint(status: str | None, *, complete: bool = False) -> str:
+    """What the cross-reference keeps of a PO channelsync wrote: the status it set, and whether nothing
+    is left to follow (``complete``: shipped in full and invoiced). A PO whose status differs from it
+    (and from what channelsync would set now) was changed by a person since."""
+    return f"status:{(status or '').strip().casefold()}{COMPLETE if complete else ''}"
+
+
+def fingerprint_status(fingerprint: str | None) -> str | None:
+    """The status part of a fingerprint :func:`status_fingerprint` made (None stays None)."""
+    return fingerprint.removesuffix(COMPLETE) if fingerprint is not None else None
+
+
+def fingerprint_complete(fingerprint: str | None) -> bool:
+    return bool(fingerprint) and str(fingerprint).endswith(COMPLETE)

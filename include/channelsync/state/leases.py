@@ -280,7 +280,8 @@ class _Held:
     expires: float  # monotonic estimate of expires_at
     busy: bool = True
     idle_since: float = 0.0
-    yield_requested: bool = False  # hand it over when the current call ends
+    yield_requested: bool = False  # hand it over when the current call ends (another process waits)
+    release_requested: bool = False  # give it back when the current call ends (the end of a load)
     lost: bool = False  # the table says another holder has it now
 
 
@@ -434,11 +435,11 @@ class LeaseCap:
             held.busy = False
             held.idle_since = time.monotonic()
             state = self._keys[held.key]
-            if held.yield_requested or held.lost:
+            if held.yield_requested or held.release_requested or held.lost:
                 if held in state.leases:
                     state.leases.remove(held)
                 release = not held.lost
-                if release:  # the waiting process gets it: do not take it back at once
+                if release and held.yield_requested:  # the waiting process gets it: do not take it back at once
                     state.cooldown_until = held.idle_since + self.cooldown_s
             if state.waiting:
                 self._cond.notify_all()
@@ -463,7 +464,9 @@ class LeaseCap:
                 state.marked_at = None
                 for held in list(state.leases):
                     if held.busy:
-                        held.yield_requested = busy = True
+                        # Given back as its call ends; no cooldown (nobody else asked for it): another
+                        # load of this process still running takes a slot again at once.
+                        held.release_requested = busy = True
                     else:
                         state.leases.remove(held)
                         idle.append(held)

@@ -22,19 +22,36 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 
 from channelsync.canonical.operation import Operation, Scope
 from channelsync.state.db import session_scope
 from channelsync.state.models import OperationLedger, SyncRun
 from channelsync.state.repository import save_xrefs, upsert_xrefs
-from channelsync.state.upsert import upsert
+from channelsync.state.upsert import dialect_insert
 
 ClaimState = Literal["send", "uncertain", "applied", "held"]
 ORPHAN_AFTER = timedelta(hours=1)
 _CHUNK = 400
+# Core statements on the table, with the rows as executemany parameters: compiled once and cached (an
+# ORM-enabled statement, or a multi-row VALUES, is compiled again for every claim and every mark, which
+# was most of a one-operation load's cost in a mapped task).
+_LEDGER: Table = OperationLedger.__table__  # type: ignore[assignment]
+_KEY = ["target_system", "target_tenant", "scope", "idempotency_key"]
+_MARK_APPLIED = update(_LEDGER).where(_LEDGER.c.id == bindparam("row_id")).values(
+    status="applied", target_id=bindparam("applied_id"), error_code=None, error_message=None,
+    updated_at=bindparam("applied_at"))
+_ROW_COLUMNS = (_LEDGER.c.id, _LEDGER.c.scope, _LEDGER.c.idempotency_key, _LEDGER.c.status, _LEDGER.c.target_id,
+                _LEDGER.c.integration, _LEDGER.c.run_id, _LEDGER.c.holder, _LEDGER.c.details, _LEDGER.c.updated_at)
+
+
+@lru_cache(maxsize=4)
+def _claim_insert(dialect: str) -> Any:
+    return dialect_insert(dialect, _LEDGER).on_conflict_do_nothing(index_elements=_KEY).returning(
+        _LEDGER.c.id, _LEDGER.c.scope, _LEDGER.c.idempotency_key)
 
 
 @dataclass(frozen=True)
@@ -81,16 +98,20 @@ class Ledger:
                 # the same order, never in a cycle (PostgreSQL would abort one as a deadlock).
                 rows_in_order = sorted((self._new_row(entry, now) for entry in chunk),
                                        key=lambda row: (row["scope"], row["idempotency_key"]))
-                upsert(session, OperationLedger, rows_in_order,
-                       keys=["target_system", "target_tenant", "scope", "idempotency_key"])
-                rows = self._rows(session, chunk)
+                # RETURNING names the rows this claim inserted (new keys: sent at once); only the keys
+                # someone else had are read back to decide.
+                inserted = {(row.scope, row.idempotency_key): row.id for row in session.execute(
+                    _claim_insert(session.get_bind().dialect.name), rows_in_order)}
+                known = [entry for entry in chunk if (self.scope_of(entry.scope), entry.key) not in inserted]
+                rows = self._rows(session, known) if known else {}
                 finished = self._finished_runs(session, {row.run_id for row in rows.values()
                                                          if row.holder != self.holder and row.run_id is not None})
                 for entry in chunk:
-                    row = rows[(self.scope_of(entry.scope), entry.key)]
+                    where = (self.scope_of(entry.scope), entry.key)
+                    row = rows.get(where)
                     with self._lock:
-                        self._row_ids[(self.scope_of(entry.scope), entry.key)] = row.id
-                    result[entry.key] = self._decide(session, row, finished, now)
+                        self._row_ids[where] = inserted[where] if row is None else row.id
+                    result[entry.key] = Claim("send") if row is None else self._decide(session, row, finished, now)
         return result
 
     def _new_row(self, entry: Operation, now: datetime) -> dict[str, Any]:
@@ -102,14 +123,13 @@ class Ledger:
             "holder": self.holder, "details": {}, "created_at": now, "updated_at": now,
         }
 
-    def _rows(self, session: Any, chunk: Sequence[Operation]) -> dict[tuple[str, str], OperationLedger]:
-        rows: dict[tuple[str, str], OperationLedger] = {}
+    def _rows(self, session: Any, chunk: Sequence[Operation]) -> dict[tuple[str, str], Any]:
+        rows: dict[tuple[str, str], Any] = {}
         for scope in {self.scope_of(entry.scope) for entry in chunk}:
             keys = [entry.key for entry in chunk if self.scope_of(entry.scope) == scope]
-            found = session.scalars(select(OperationLedger).where(
-                OperationLedger.target_system == self.target.system,
-                OperationLedger.target_tenant == self.target.tenant,
-                OperationLedger.scope == scope, OperationLedger.idempotency_key.in_(keys)))
+            found = session.execute(select(*_ROW_COLUMNS).where(
+                _LEDGER.c.target_system == self.target.system, _LEDGER.c.target_tenant == self.target.tenant,
+                _LEDGER.c.scope == scope, _LEDGER.c.idempotency_key.in_(keys)))
             rows.update({(row.scope, row.idempotency_key): row for row in found})
         return rows
 
@@ -119,7 +139,7 @@ class Ledger:
             return set()
         return set(session.scalars(select(SyncRun.id).where(SyncRun.id.in_(run_ids), SyncRun.status != "running")))
 
-    def _decide(self, session: Any, row: OperationLedger, finished: set[int], now: datetime) -> Claim:
+    def _decide(self, session: Any, row: Any, finished: set[int], now: datetime) -> Claim:
         if row.status == "applied":
             return Claim("applied", row.target_id, row.integration, row.run_id, dict(row.details or {}))
         if row.holder == self.holder:
@@ -133,14 +153,13 @@ class Ledger:
         return self._held(row)
 
     @staticmethod
-    def _held(row: OperationLedger) -> Claim:
+    def _held(row: Any) -> Claim:
         return Claim("held", row.target_id, row.integration, row.run_id)
 
-    def _take_over(self, session: Any, row: OperationLedger, now: datetime) -> bool:
+    def _take_over(self, session: Any, row: Any, now: datetime) -> bool:
         taken = session.execute(
-            update(OperationLedger)
-            .where(OperationLedger.id == row.id, OperationLedger.holder == row.holder,
-                   OperationLedger.status == row.status)
+            update(_LEDGER)
+            .where(_LEDGER.c.id == row.id, _LEDGER.c.holder == row.holder, _LEDGER.c.status == row.status)
             .values(holder=self.holder, run_id=self.run_id, integration=self.integration, template=self.template,
                     status="pending", updated_at=now)
         ).rowcount
@@ -150,9 +169,9 @@ class Ledger:
         """Give back claims that were never sent (deferred): nobody has to resolve them later."""
         with session_scope(self.url) as session:
             for entry in entries:
-                session.execute(delete(OperationLedger).where(
-                    OperationLedger.id == self._row_id(entry), OperationLedger.holder == self.holder,
-                    OperationLedger.status == "pending"))
+                session.execute(delete(_LEDGER).where(
+                    _LEDGER.c.id == self._row_id(entry), _LEDGER.c.holder == self.holder,
+                    _LEDGER.c.status == "pending"))
 
     # -- marking ------------------------------------------------------------------------------------
     def mark_applied_many(self, marks: Sequence[tuple[Operation, str, dict[str, Any] | None]]) -> None:
@@ -161,18 +180,15 @@ class Ledger:
             return
         now = datetime.now(UTC)
         with session_scope(self.url) as session:
-            for entry, target_id, _xref in marks:
-                session.execute(
-                    update(OperationLedger).where(OperationLedger.id == self._row_id(entry))
-                    .values(status="applied", target_id=target_id, error_code=None, error_message=None,
-                            updated_at=now))
+            session.execute(_MARK_APPLIED, [{"row_id": self._row_id(entry), "applied_id": target_id, "applied_at": now}
+                                            for entry, target_id, _xref in marks])
             upsert_xrefs(session, integration=self.integration, xrefs=[xref for _, _, xref in marks if xref])
 
     def mark_failed(self, entry: Operation, *, status: str, error_code: str, error_message: str) -> None:
         """``status``: failed (refused: not written) or unknown (no answer: may have been written)."""
         with session_scope(self.url) as session:
             session.execute(
-                update(OperationLedger).where(OperationLedger.id == self._row_id(entry))
+                update(_LEDGER).where(_LEDGER.c.id == self._row_id(entry))
                 .values(status=status, error_code=error_code[:80], error_message=error_message[:2000],
                         updated_at=datetime.now(UTC)))
 

@@ -105,6 +105,32 @@ def test_order_lifecycle_validation_and_cancel(ion: TdSynnexIonClient, sandbox: 
     assert ion.find_order_by_reference(customer, "cs-ref-2")["orderId"] == second["orderId"]
 
 
+def test_subscriptions_map_to_the_orders_that_created_them(ion: TdSynnexIonClient, sandbox: SandboxControl) -> None:
+    subscriptions = list(ion.iter_subscriptions())
+    created = ion.subscription_orders()
+    assert {s["subscriptionId"] for s in subscriptions} <= set(created)
+    for sub in subscriptions:
+        assert created[sub["subscriptionId"]]["customerId"] == sub["customerId"]
+    assert [o["orderId"] for o in ion.iter_orders(page_size=3)] == [o["orderId"] for o in ion.iter_orders()]
+    customer = subscriptions[0]["customerId"]
+    assert {o["customerId"] for o in ion.iter_orders(customer_ids=[customer])} == {customer}
+    assert set(ion.subscription_orders(customer_id=customer)) == {
+        s["subscriptionId"] for s in subscriptions if s["customerId"] == customer}
+    oldest_first = [o["createTime"] for o in ion.iter_orders(sort_by="createTime", sort_order="ASC")]
+    assert oldest_first == sorted(oldest_first)
+    with pytest.raises(ValueError):
+        list(ion.iter_orders(customer_id=customer, sort_by="createTime"))
+    # A new order names its subscription once it completed.
+    item = {"action": "CREATE", "productId": "20001", "skuId": "0001", "planId": "CFQ7TTC0LH18:0001:P1M:M",
+            "quantity": 2, "attributes": [{"name": "domainName", "value": "n.onmicrosoft.com"}]}
+    order = ion.create_order(customer, {"referenceId": "cs-ref-sub", "orderItems": [item]})
+    assert order["orderId"] not in {o["orderId"] for o in ion.subscription_orders().values()}
+    sandbox.advance_clock(seconds=150)
+    new = [s for s in ion.iter_subscriptions(customer_id=customer) if s["subscriptionId"] not in created]
+    assert len(new) == 1 and ion.subscription_orders()[new[0]["subscriptionId"]]["orderId"] == order["orderId"]
+    assert next(ion.iter_orders(sort_by="updateTime"))["orderId"] == order["orderId"]  # the latest change first
+
+
 def test_create_order_outcome_unknown_resolved_by_reference(ion: TdSynnexIonClient, sandbox: SandboxControl) -> None:
     customer = next(ion.iter_customers(page_size=1))["name"].rsplit("/", 1)[-1]
     ion.ping()

@@ -132,6 +132,54 @@ def test_status_split_shipment_packages_serials_and_cancel(xml: TdSynnexXmlClien
     sandbox.control("tdsynnex", "orders/CS-4001/cancel", json={"lines": [2]})
     status = xml.po_status("CS-4001")
     assert status.code == "shipped" and sum(i.ship_quantity for i in status.items if i.line_number == "1") == 5
-    invoice = sandbox.control("tdsynnex", "orders/CS-4001/invoice")["result"]
-    assert invoice["invoiceNumber"] and invoice["lines"] == ["1", "1"]
+    invoice = sandbox.control("tdsynnex", "orders/CS-4001/invoice")["result"]["invoices"][0]
+    assert invoice["invoiceNumber"] and [i["lineNumber"] for i in invoice["items"]] == ["1", "1"]
     assert xml.po_status("NOPE-1").code == "notFound" and not xml.po_exists("NOPE-1")
+
+
+def test_invoices_of_a_po_and_of_a_sales_order(xml: TdSynnexXmlClient, sandbox: SandboxControl) -> None:
+    stocked = next(p for p in ACTIVE if sum(q for _, q in p.warehouse_qty) >= 5)
+    xml.submit_po(_po("CI-1", _line(1, stocked, qty=3), _line(2, ACTIVE[6])))
+    assert xml.invoices("CI-1") == ()  # not shipped, not invoiced
+    sandbox.control("tdsynnex", "orders/CI-1/ship", json={"lines": [1], "quantity": 2, "tracking": "1ZCI1",
+                                                          "serials": ["SN-1", "SN-2"], "invoice": True})
+    (first,) = xml.invoices("CI-1")
+    assert first.invoice_number and first.invoice_date and first.po_number == "CI-1"
+    assert first.tracking_numbers == ("1ZCI1",) and first.payment_terms == "NET 30"
+    (line,) = first.lines
+    assert (line.line_number, line.ship_quantity, line.sku, line.serials) == ("1", 2, stocked.synnex_sku,
+                                                                           ("SN-1", "SN-2"))
+    assert line.unit_price == Decimal(str(stocked.cost)).quantize(Decimal("0.01"))
+    assert first.total == line.unit_price * 2 + (first.freight or 0)
+    sandbox.control("tdsynnex", "orders/CI-1/ship", json={"tracking": "1ZCI2"})
+    sandbox.control("tdsynnex", "orders/CI-1/invoice", json={})
+    invoices = xml.invoices("CI-1")
+    assert len(invoices) == 2 and sorted(ln.line_number for ln in invoices[1].lines) == ["1", "2"]
+    assert {i.invoice_number for i in xml.invoices(order_number=first.order_number)} == {
+        i.invoice_number for i in invoices}
+    paths = [c["path"] for c in sandbox.requests("tdsynnex")]
+    assert "/xml/webservice/invoice/query" in paths
+
+
+def test_invoice_answer_with_a_bad_amount_is_refused_whole(xml: TdSynnexXmlClient, sandbox: SandboxControl) -> None:
+    xml.submit_po(_po("CI-2", _line(1, ACTIVE[7])))
+    sandbox.control("tdsynnex", "orders/CI-2/ship", json={"invoice": True})
+    record = sandbox.record("tdsynnex", "po_orders", "CI-2")
+    record["invoices"][0]["summary"]["totalInvoiceAmount"] = "12,50"
+    sandbox.edit_record("tdsynnex", "po_orders", "CI-2", {"invoices": record["invoices"]})
+    with pytest.raises(FatalApiError) as refused:
+        xml.invoices("CI-2")
+    assert refused.value.code == "TDS_XML_BAD_VALUE" and "TotalInvoiceAmount '12,50'" in str(refused.value)
+
+
+@pytest.mark.parametrize(("base", "expected"), [
+    ("https://ec.us.tdsynnex.com", "https://ws.us.tdsynnex.com/webservice/invoice/query"),
+    ("https://testec.ca.tdsynnex.com/", "https://testws.ca.tdsynnex.com/webservice/invoice/query"),
+    ("https://ec.synnex.com", "https://ws.us.tdsynnex.com/webservice/invoice/query"),
+    ("http://127.0.0.1:8700/tdsynnex/xml", "http://127.0.0.1:8700/tdsynnex/xml/webservice/invoice/query"),
+])
+def test_invoice_service_url_follows_the_xml_host(base: str, expected: str) -> None:
+    client = TdSynnexXmlClient(base_url=base, customer_number="1", username="u", password="p")
+    assert client.invoice_url == expected
+    assert TdSynnexXmlClient(base_url=base, customer_number="1", username="u", password="p",
+                             invoice_url="https://proxy.example/inv").invoice_url == "https://proxy.example/inv"

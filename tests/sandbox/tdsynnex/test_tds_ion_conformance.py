@@ -73,6 +73,55 @@ def test_order_responses_match_the_spec(ion_get: Call, schema: Schema, sandbox: 
     assert ion_get("GET", f"/customers/{customer_id}/orders/{created['orderId']}").json()["status"] == "ERROR"
 
 
+def _all(ion_get: Call, path: str, **params: Any) -> list[dict[str, Any]]:
+    out, token = [], ""
+    while True:
+        body = ion_get("GET", path, params={"pageSize": 4, **params, **({"pageToken": token} if token else {})}).json()
+        out.extend(body["orders"])
+        token = body["nextPageToken"]
+        if not token:
+            return out
+
+
+def test_an_account_with_subscriptions_has_the_orders_that_created_them(ion_get: Call, schema: Schema,
+                                                                        rpc_envelope: Envelope) -> None:
+    subscriptions = ion_get("GET", "/subscriptions", params={"pagination.limit": 1000}).json()["items"]
+    first_page = ion_get("GET", "/orders", params={"pageSize": 4}).json()
+    schema(first_page, "ListOrdersResponse")
+    assert len(first_page["orders"]) == 4 and first_page["nextPageToken"]
+    orders = _all(ion_get, "/orders")
+    schema({"orders": orders}, "ListOrdersResponse")
+    created = {item["resourceId"]: (order, item) for order in orders for item in order["orderItems"]
+               if item["action"] == "CREATE"}
+    assert subscriptions and len(created) == len(subscriptions)
+    for sub in subscriptions:
+        order, item = created[sub["subscriptionId"]]
+        assert order["status"] == "COMPLETED" and order["customerId"] == sub["customerId"]
+        assert (item["planId"], item["quantity"], item["skuId"]) == (
+            sub["ccpPlanId"], int(sub["subscriptionTotalLicenses"]), sub["ccpSkuId"])
+        assert order["name"] == f"accounts/{order['accountId']}/customers/{sub['customerId']}/orders/{order['orderId']}"
+        assert order["createTime"] <= sub["subscriptionStartDate"]
+    # newest first by default; ASC reverses; one customer's list, and "-" for every customer
+    times = [o["createTime"] for o in orders]
+    assert times == sorted(times, reverse=True)
+    assert [o["orderId"] for o in _all(ion_get, "/orders", sortOrder="ASC", sortBy="createTime")] == [
+        o["orderId"] for o in reversed(orders)]
+    customer = subscriptions[0]["customerId"]
+    mine = _all(ion_get, f"/customers/{customer}/orders")
+    schema({"orders": mine}, "ListOrdersResponse")
+    assert mine and {o["customerId"] for o in mine} == {customer}
+    assert [o["orderId"] for o in _all(ion_get, "/orders", **{"filter.customerIdList": customer})] == [
+        o["orderId"] for o in mine]
+    assert len(_all(ion_get, "/customers/-/orders")) == len(orders)
+    assert len(_all(ion_get, "/orders", status="COMPLETED", **{"filter.providerNameList": "azure"})) == len(orders)
+    assert _all(ion_get, "/orders", status="NEW") == []
+    bad = ion_get("GET", "/orders", params={"pageSize": 4, "sortBy": "total"})
+    assert bad.status_code == 400 and bad.json()["error"] == "INVALID_REQUEST"
+    rpc_envelope(bad.json())
+    assert ion_get("GET", "/orders").status_code == 400  # pageSize is required
+    assert ion_get("GET", "/customers/99999/orders", params={"pageSize": 4}).status_code == 404
+
+
 def test_errors_use_the_rpc_envelope(ion_get: Call, rpc_envelope: Envelope, schema: Schema,
                                      sandbox_server: SandboxServer) -> None:
     missing = ion_get("GET", "/products")

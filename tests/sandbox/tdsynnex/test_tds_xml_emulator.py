@@ -143,6 +143,58 @@ def test_po_status_elements_and_not_found(xml_post: Post, sandbox: SandboxContro
     assert missing.findtext("OrderStatusResponse/Code") == "notFound"
 
 
+def invoice_query(po_number: str = "", order_number: str = "", password: str = CRED["password"]) -> str:
+    by = (f"<PONumber>{po_number}</PONumber>" if po_number else "") + (
+        f"<OrderNumber>{order_number}</OrderNumber>" if order_number else "")
+    return (f'<SynnexB2B version="1.0"><Credential><UserID>{CRED["username"]}</UserID><Password>{password}'
+            f'</Password></Credential><InvoiceRequest><CustomerNumber>{CRED["customer_number"]}</CustomerNumber>'
+            f"{by}</InvoiceRequest></SynnexB2B>")
+
+
+def test_invoice_query_lists_the_invoices_of_a_po_with_items_serials_tracking_and_totals(
+    xml_post: Post, sandbox: SandboxControl, sandbox_server: SandboxServer
+) -> None:
+    def query(body: str) -> ET.Element:
+        response = requests.post(f"{sandbox_server.url}/tdsynnex/xml/webservice/invoice/query", data=body.encode(),
+                                 timeout=10, headers={"Content-Type": "application/xml"})
+        assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/xml")
+        answer = ET.fromstring(response.content).find("InvoiceResponse")
+        assert answer is not None
+        return answer
+
+    xml_post("PO", po("I-1").replace("<OrderQuantity>1</OrderQuantity>", "<OrderQuantity>3</OrderQuantity>"))
+    assert query(invoice_query("I-1")).findall("Invoice") == []  # accepted, nothing shipped: not invoiced
+    assert sandbox.session.post(f"{sandbox.base_url}/_sandbox/tdsynnex/orders/I-1/invoice", json={},
+                                timeout=10).status_code == 409  # nothing shipped to invoice
+    sandbox.control("tdsynnex", "orders/I-1/ship", json={"quantity": 1, "tracking": "1ZINV01", "serials": ["S1"]})
+    first = sandbox.control("tdsynnex", "orders/I-1/invoice")["result"]["invoices"][0]
+    sandbox.control("tdsynnex", "orders/I-1/ship", json={"tracking": "1ZINV02", "invoice": True})
+    answer = query(invoice_query("I-1"))
+    assert answer.findtext("CustomerPONumber") == "I-1"
+    invoices = answer.findall("Invoice")
+    assert len(invoices) == 2 and invoices[0].findtext("InvoiceNumber") == first["invoiceNumber"]
+    one = invoices[0]
+    assert tags(one) == ["InvoiceNumber", "InvoiceDate", "OrderNumber", "OrderType", "CustomerPONumber", "ShipTo",
+                         "BillTo", "PaymentTermDays", "PaymentTermDesc", "Discount", "DiscountDays", "ShipMethodCode",
+                         "ShipMethodDesc", "ShipDate", "InternalReferenceNumber", "Tracking", "Items", "Summary"]
+    assert one.findtext("Tracking/TrackNumber") == "1ZINV01" and one.findtext("ShipTo/City") == "Fredericksburg"
+    item = one.find("Items/Item")
+    assert item is not None and item.get("lineNumber") == "1" and item.findtext("ShipQuantity") == "1"
+    assert [s.text for s in item.findall("SerialNo")] == ["S1"] and item.findtext("SKU") == ACTIVE.synnex_sku
+    assert Decimal(one.findtext("Summary/TotalInvoiceAmount") or "0") == (
+        Decimal(str(ACTIVE.cost)) + Decimal(one.findtext("Summary/Freight") or "0"))
+    second = invoices[1]
+    assert second.findtext("Items/Item/ShipQuantity") == "2" and second.findtext("Tracking/TrackNumber") == "1ZINV02"
+    # by sales order number, across POs; nothing for another account's login or an unknown PO
+    by_order = query(invoice_query(order_number=one.findtext("OrderNumber") or ""))
+    assert {i.findtext("InvoiceNumber") for i in by_order.findall("Invoice")} == {
+        i.findtext("InvoiceNumber") for i in invoices}
+    assert query(invoice_query("NOPE")).findall("Invoice") == []
+    assert query(invoice_query("I-1", password="nope")).findtext("ErrorMessage") == "Client.InvalidLogin"
+    assert query(invoice_query()).findtext("ErrorMessage") == "Client.IncompleteXML"
+    assert query("<SynnexB2B><InvoiceRequest>").findtext("ErrorMessage") == "Client.IncompleteXML"
+
+
 def test_ftp_listing_needs_login(sandbox: SandboxControl, sandbox_server: SandboxServer) -> None:
     url = f"{sandbox_server.url}/tdsynnex/ftp/"
     assert requests.get(url, timeout=5).status_code == 401

@@ -286,9 +286,35 @@ class TdSynnexIonClient:
         return self._object("GET", f"/customers/{customer_id}/orders/{order_id}")
 
     def iter_orders(self, *, customer_id: str | None = None, status: str | None = None,
-                    page_size: int | None = None) -> Iterator[Any]:
-        path = f"/customers/{customer_id}/orders" if customer_id else "/orders"
-        return self._iter_token_pages(path, "orders", {"status": status}, page_size)
+                    page_size: int | None = None, customer_ids: Iterable[str] = (),
+                    provider_names: Iterable[str] = (), sort_by: str | None = None,
+                    sort_order: str | None = None) -> Iterator[Any]:
+        """Orders of one customer (``GET /customers/{customerId}/orders``; ``"-"``: every customer under the
+        account), or account-wide (``GET /orders``) with the spec's filters: ``customer_ids``,
+        ``provider_names`` (e.g. ``AZURE``), ``sort_by`` ``createTime`` | ``updateTime``, ``sort_order``
+        ``ASC`` | ``DESC`` (Ion's default: newest first). The filters and sorting are the account-wide
+        list's only."""
+        if customer_id:
+            if list(customer_ids) or list(provider_names) or sort_by or sort_order:
+                raise ValueError("a customer's order list takes only status and paging (spec: ListCustomerOrders)")
+            return self._iter_token_pages(f"/customers/{customer_id}/orders", "orders", {"status": status},
+                                          page_size)
+        params = {"status": status, "filter.customerIdList": ",".join(customer_ids) or None,
+                  "filter.providerNameList": ",".join(provider_names) or None, "sortBy": sort_by,
+                  "sortOrder": sort_order}
+        return self._iter_token_pages("/orders", "orders", params, page_size)
+
+    def subscription_orders(self, *, customer_id: str | None = None) -> dict[str, dict[str, Any]]:
+        """Subscription (the ``resourceId`` of a CREATE item) → the order that created it, from the
+        orders of one customer or of the whole account; an order that has not created its
+        subscriptions yet (not COMPLETED) names none."""
+        found: dict[str, dict[str, Any]] = {}
+        for order in self.iter_orders(customer_id=customer_id):
+            for item in order.get("orderItems") or []:
+                resource = str(item.get("resourceId") or "")
+                if item.get("action") == "CREATE" and resource and resource not in found:
+                    found[resource] = order
+        return found
 
     def cancel_order(self, customer_id: str, order_id: str) -> Any:
         return self._call("POST", f"/customers/{customer_id}/orders/{order_id}:cancel")

@@ -1,4 +1,5 @@
-"""TD SYNNEX XML services client: Price & Availability (batched), PO submission, PO status.
+"""TD SYNNEX XML services client: Price & Availability (batched), PO submission, PO status, and the
+invoice query web service (``xmlinvoice``; on its own host, derived from the XML one unless given).
 
 Requests are built with ElementTree (values escaped); responses are parsed with ``defusedxml``
 (no DTDs, no external entities, no entity expansion bombs: such a response raises
@@ -9,10 +10,9 @@ coded errors here. P&A and PO status are read-only and retried; a PO is never se
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -20,6 +20,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from channelsync.clients.http import HttpTransport, RetryPolicy
+from channelsync.clients.tdsynnex import xmlinvoice
 from channelsync.clients.tdsynnex.codes import (
     TDS_AUTH_FAILED,
     TDS_PO_DUPLICATE,
@@ -29,6 +30,7 @@ from channelsync.clients.tdsynnex.codes import (
     TDS_XML_UNSAFE,
 )
 from channelsync.clients.tdsynnex.xmlmodels import (
+    Invoice,
     Package,
     PnaResult,
     PoLineResult,
@@ -38,6 +40,10 @@ from channelsync.clients.tdsynnex.xmlmodels import (
     PurchaseOrder,
     WarehouseStock,
 )
+from channelsync.clients.tdsynnex.xmlvalues import amount as _amount
+from channelsync.clients.tdsynnex.xmlvalues import lenient_int as _int
+from channelsync.clients.tdsynnex.xmlvalues import text as _text
+from channelsync.clients.tdsynnex.xmlvalues import whole as _whole
 from channelsync.errors import ChannelsyncError, FatalApiError, OutcomeUnknownError, define
 
 SYSTEM = "tdsynnex_xml"
@@ -45,49 +51,6 @@ MAX_SKUS_PER_REQUEST = 50  # see the emulator's xml_pna docstring: an assumption
 DUPLICATE_MARK = "DUPREJECT"
 TDS_XML_BAD_VALUE = define("TDS_XML_BAD_VALUE", "tdsynnex",
                            "A TD SYNNEX XML answer holds a value that is not what its element must hold")
-# What the services write in numeric elements: plain decimals (no NaN / Infinity, no thousands separators,
-# no exponent of more than 3 digits: ``int(Decimal("1e999999999"))`` alone would take minutes).
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
-_WHOLE = re.compile(r"[+-]?[0-9]{1,18}(?:\.0*)?")
-
-
-def _text(element: ET.Element | None, path: str) -> str:
-    found = element.find(path) if element is not None else None
-    return (found.text or "").strip() if found is not None else ""
-
-
-def _shown(value: str) -> str:
-    return repr(value if len(value) <= 40 else f"{value[:40]}...")
-
-
-def _whole(value: str, name: str, problems: list[str]) -> int | None:
-    """A quantity element: empty is 0; anything but a whole number of at most 18 digits is a problem (None)."""
-    if not value:
-        return 0
-    if _WHOLE.fullmatch(value):
-        return int(Decimal(value))
-    problems.append(f"{name} {_shown(value)} is not a whole number")
-    return None
-
-
-def _amount(value: str, name: str, problems: list[str]) -> Decimal | None:
-    """A money element: empty is missing; anything but a plain decimal number is a problem (None)."""
-    if not value:
-        return None
-    if _NUMBER.fullmatch(value):
-        try:
-            return Decimal(value)
-        except InvalidOperation:  # pragma: no cover - the pattern admits only what Decimal reads
-            pass
-    problems.append(f"{name} {_shown(value)} is not a number")
-    return None
-
-
-def _int(value: str) -> int:
-    """Lenient (a PO submission's echo of the quantities sent): 0 for anything but a whole number."""
-    return _whole(value, "", []) or 0
-
-
 def _batches(items: Sequence[tuple[str, str]], size: int) -> Iterator[Sequence[tuple[str, str]]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -105,8 +68,11 @@ class TdSynnexXmlClient:
         policy: RetryPolicy | None = None,
         batch_size: int = MAX_SKUS_PER_REQUEST,
         pna_version: str = "2.3",
+        invoice_url: str | None = None,
     ) -> None:
+        """``invoice_url``: the invoice query service (default: ``xmlinvoice.invoice_url_for(base_url)``)."""
         self.base_url = base_url.rstrip("/")
+        self.invoice_url = invoice_url or xmlinvoice.invoice_url_for(self.base_url)
         self.customer_number = customer_number
         self._username = username
         self._password = password
@@ -125,10 +91,10 @@ class TdSynnexXmlClient:
 
     # --- transport --------------------------------------------------------------------------------
 
-    def _post(self, service: str, root: ET.Element, *, idempotent: bool) -> ET.Element:
+    def _post(self, service: str, root: ET.Element, *, idempotent: bool, url: str | None = None) -> ET.Element:
         body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
-        response = self.transport.request("POST", f"{self.base_url}/SynnexXML/{service}", idempotent=idempotent,
-                                          data=body, headers={"Content-Type": "application/xml"})
+        response = self.transport.request("POST", url or f"{self.base_url}/SynnexXML/{service}",
+                                          idempotent=idempotent, data=body, headers={"Content-Type": "application/xml"})
         return self.parse(response.content, applied=not idempotent)
 
     @staticmethod
@@ -262,6 +228,27 @@ class TdSynnexXmlClient:
             ship_method_description=_text(item, "ShipMethodDescription"),
             ship_datetime=_text(item, "ShipDatetime"), eta_date=_text(item, "ETADate"), packages=packages,
         )
+
+    # --- invoices --------------------------------------------------------------------------------
+
+    def invoices(self, po_number: str | None = None, *, order_number: str | None = None) -> tuple[Invoice, ...]:
+        """The invoices of a customer PO number (or of a SYNNEX sales order): none until TD SYNNEX has
+        invoiced a shipment. Read-only and retried; read whole or not at all."""
+        if not po_number and not order_number:
+            raise ValueError("invoices() needs a PO number or an order number")
+        root = xmlinvoice.request_xml(self._credential, self.customer_number, po_number=po_number,
+                                      order_number=order_number)
+        answer = self._post("invoice", root, idempotent=True, url=self.invoice_url).find("InvoiceResponse")
+        if answer is None:
+            raise FatalApiError("invoice query response without InvoiceResponse", code=TDS_XML_ERROR, system=SYSTEM)
+        if answer.find("ErrorMessage") is not None:
+            self._raise_service_error(_text(answer, "ErrorMessage"), _text(answer, "ErrorDetail"))
+        problems: list[str] = []
+        invoices = xmlinvoice.parse_invoices(answer, problems)
+        if problems:
+            raise FatalApiError(f"invoices of {po_number or order_number!r} cannot be read: "
+                                f"{'; '.join(problems)[:500]}", code=TDS_XML_BAD_VALUE, system=SYSTEM)
+        return invoices
 
     def po_exists(self, po_number: str) -> bool:
         """Did this customer PO number already reach TD SYNNEX?"""

@@ -132,3 +132,33 @@ class PoStatus:
     @property
     def exists(self) -> bool:
         return self.code != "notFound"
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    line_number: str  # the PO line it bills (the customer's line number)
+    ship_quantity: int
+    unit_price: Decimal | None
+    sku: str
+    mfg_pn: str = ""
+    description: str = ""
+    serials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """One invoice of the invoice query web service (a sales order's shipment, billed)."""
+
+    invoice_number: str
+    invoice_date: str  # as sent (YYYY-MM-DD)
+    order_number: str = ""  # the SYNNEX sales order it bills
+    order_type: str = ""
+    po_number: str = ""  # the customer PO number
+    ship_date: str = ""
+    ship_method: str = ""
+    payment_terms: str = ""
+    tracking_numbers: tuple[str, ...] = ()
+    lines: tuple[InvoiceLine, ...] = ()
+    total: Decimal | None = None
+    freight: Decimal | None = None
+    sales_tax: Decimal | None = None

@@ -1,7 +1,9 @@
 """The TD SYNNEX emulator: one prefix, three surfaces.
 
 - ``/tdsynnex/ion/...``: StreamOne Ion v3 (``/ion/oauth/token``, ``/ion/api/v3/accounts/{accountId}/...``);
-- ``/tdsynnex/xml/SynnexXML/{PriceAvailability,Availability,PO,POStatus}``: the classic XML services;
+- ``/tdsynnex/xml/SynnexXML/{PriceAvailability,Availability,PO,POStatus}``: the classic XML services, and
+  ``/tdsynnex/xml/webservice/invoice/query``: the invoice query web service (``xml_invoice``; the real one
+  is on its own host, ``ws.us.tdsynnex.com``);
 - ``/tdsynnex/ftp/``: the daily flat file and ``category_list.txt`` (see ``flatfile``).
 
 Tables (control API ``/_sandbox/records/tdsynnex/<table>``): ``products`` (hardware, key synnexSKU),
@@ -9,7 +11,8 @@ Tables (control API ``/_sandbox/records/tdsynnex/<table>``): ``products`` (hardw
 ``ion_customers``, ``ion_products``, ``ion_subscriptions``,
 ``ion_orders``, ``refresh_tokens``, ``access_tokens``.
 Controls: ``POST /_sandbox/tdsynnex/orders/{po}/{accept|ship|backorder|cancel|invoice}`` (JSON body:
-``lines``, ``quantity``, ``tracking``, ``serials``, ``shipMethod``, ``warehouse``, ``eta``) and
+``lines``, ``quantity``, ``tracking``, ``serials``, ``shipMethod``, ``warehouse``, ``eta``; ``invoice: true``
+on ``ship`` invoices the shipment at once; a move the order's state does not allow answers 409) and
 ``POST /_sandbox/tdsynnex/ion/orders/{orderId}/{status}``.
 """
 
@@ -38,6 +41,7 @@ from channelsync.sandbox.tdsynnex.catalog import CatalogIndex, product_records
 from channelsync.sandbox.tdsynnex.ion_common import IonError, envelope, not_found
 from channelsync.sandbox.tdsynnex.keys import StrKeyStore
 from channelsync.sandbox.tdsynnex.xml_common import b2b_error
+from channelsync.sandbox.tdsynnex.xml_invoice import handle_invoice_query
 from channelsync.sandbox.tdsynnex.xml_pna import handle_pna
 from channelsync.sandbox.tdsynnex.xml_po import handle_po
 from channelsync.sandbox.tdsynnex.xml_po_status import apply_action, handle_po_status
@@ -81,6 +85,8 @@ class TdSynnexEmulator(Emulator):
         for sub in ion_accounts.subscription_records(self.ion_account, world, self.ion_products):
             self.ion_subscriptions.insert(sub)
         self.ion_orders = self.store.table("ion_orders", id_field="orderId", first_id=3001)
+        ion_orders.seed_orders(self.ion_account, {c["_id"]: c for c in self.ion_customers.rows()},
+                               self.ion_subscriptions.rows(), self.ion_orders)
         self._order_numbers = itertools.count(16351210)
         self._invoice_numbers = itertools.count(91000001)
         self._flat_cache: tuple[int, bytes] | None = None
@@ -119,6 +125,7 @@ class TdSynnexEmulator(Emulator):
         add("POST", "/xml/SynnexXML/Availability", lambda r: self._pna(r, with_price=False))
         add("POST", "/xml/SynnexXML/PO", self._po)
         add("POST", "/xml/SynnexXML/POStatus", self._po_status)
+        add("POST", "/xml/webservice/invoice/query", self._invoice_query)
         add(["GET", "HEAD"], "/ftp", self._ftp_list)
         add(["GET", "HEAD"], "/ftp/{name}", self._ftp_file)
         return router
@@ -225,16 +232,19 @@ class TdSynnexEmulator(Emulator):
         self._all_subscriptions()
         order = ion_orders.find_order(self.ion_orders, self.ion_account, request.params["customerId"],
                                       request.params["orderId"])
-        ion_orders.cancel_order(order)
+        ion_orders.cancel_order(order, self._now())
         return ion_orders.wire(order)
 
     def _list_orders(self, request: SandboxRequest) -> dict[str, Any]:
+        """Account-wide, or one customer's (``-``: every customer, as the spec allows)."""
         self._all_subscriptions()
         customer = request.params.get("customerId")
-        if customer:
+        if customer == "-":
+            customer = None
+        elif customer:
             self._customer(request)
         rows = [o for o in self.ion_orders.rows() if not customer or o["customerId"] == customer]
-        return ion_orders.list_orders(request, rows)
+        return ion_orders.list_orders(request, rows, self.ion_account)
 
     # --- XML ----------------------------------------------------------------------------------------
 
@@ -248,6 +258,10 @@ class TdSynnexEmulator(Emulator):
 
     def _po_status(self, request: SandboxRequest) -> SandboxResponse:
         return handle_po_status(request.body, self.po_orders, self.xml_credentials, self._now())
+
+    def _invoice_query(self, request: SandboxRequest) -> SandboxResponse:
+        with self._lock:  # invoices are appended under the lock (control actions)
+            return handle_invoice_query(request.body, self.po_orders, self.xml_credentials)
 
     # --- FTP stand-in -------------------------------------------------------------------------------
 
@@ -303,14 +317,18 @@ class TdSynnexEmulator(Emulator):
                 record = self.po_orders.get(parts[1])
                 if record is None:
                     return json_response(404, {"error": f"no PO {parts[1]}"})
-                result = apply_action(record, parts[2], body, self.catalog, self._now(), next(self._invoice_numbers))
+                try:
+                    result = apply_action(record, parts[2], body, self.catalog, self._now(),
+                                          lambda: next(self._invoice_numbers))
+                except ValueError as exc:
+                    return json_response(409, {"error": str(exc)})
             return json_response(200, {"order": record, "result": result})
         if len(parts) == 4 and parts[:2] == ["ion", "orders"] and request.method == "POST":
             order = self.ion_orders.get(parts[2])
             if order is None:
                 return json_response(404, {"error": f"no Ion order {parts[2]}"})
             subs = _TableList(self.ion_subscriptions, self.ion_subscriptions.rows())
-            ion_orders.set_status(order, parts[3].upper(), subs)
+            ion_orders.set_status(order, parts[3].upper(), subs, self._now())
             return json_response(200, ion_orders.wire(order))
         return json_response(404, {"error": f"no control endpoint {request.path} for tdsynnex"})
 

@@ -6,6 +6,16 @@ other moves come from ``POST /_sandbox/tdsynnex/ion/orders/{orderId}/{status}``.
 while ``NEW`` / ``ON_HOLD`` / ``IN_PROGRESS`` (else 412 ``FAILED_PRECONDITION``: assumption).
 Validation answers the spec's COMM-VL errors (``code: 3``, ``v3orberrors.ErrorBody``); the detail
 code ``"COMM-VL-001 "`` keeps the trailing space of the vendor's example.
+
+The seeded subscriptions come with the orders that created them (:func:`seed_orders`): one COMPLETED
+order per customer and purchase day, one CREATE item per subscription whose ``resourceId`` is the
+subscription's id at the vendor. Lists (``GET /orders``, ``GET /customers/{customerId}/orders``, the
+customer ``-`` meaning every customer) take the spec's ``pageSize`` / ``pageToken``, ``status``,
+``filter.customerIdList``, ``filter.providerNameList``, ``filter.accountIdList``, ``sortBy``
+(``createTime`` | ``updateTime``) and ``sortOrder`` (``DESC`` by default). Orders carry ``createTime`` and
+``updateTime`` (named in the reference's order object; the spec's Order schema omits them). ASSUMPTIONS:
+an unknown ``sortBy`` / ``sortOrder`` is a 400 ``INVALID_REQUEST``; ``filter.excludeSubAccounts`` is
+accepted and changes nothing (the sandbox account has no sub-accounts).
 """
 
 from __future__ import annotations
@@ -107,25 +117,64 @@ def create_order(request: SandboxRequest, account_id: str, customer_id: str, ord
         "accountId": account_id, "customerId": customer_id, "referenceId": str(body.get("referenceId", "")),
         "displayName": str(body.get("displayName", "")), "userId": "1", "userName": "api",
         "userEmail": "api@msp.example", "status": "NEW", "currencyCode": "USD", "total": round(total, 2),
-        "errors": [], "orderItems": order_items, "_createdAt": now.isoformat(), "_applied": False,
+        "errors": [], "orderItems": order_items, "createTime": _stamp(now), "updateTime": _stamp(now),
+        "_createdAt": now.isoformat(), "_applied": False,
     }
     orders.insert(record)
     return record
 
 
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seed_orders(account_id: str, customers: dict[str, dict[str, Any]], subscriptions: list[dict[str, Any]],
+                orders: Table) -> None:
+    """The COMPLETED orders that created ``subscriptions``: one per customer and purchase day."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for sub in subscriptions:
+        groups.setdefault((sub["customerId"], sub["subscriptionPurchasedDate"]), []).append(sub)
+    for (customer_id, purchased), subs in sorted(groups.items(), key=lambda g: (g[0][1], int(g[0][0]))):
+        order_id = str(orders.next_id())
+        name = f"accounts/{account_id}/customers/{customer_id}/orders/{order_id}"
+        domain = str((customers.get(customer_id) or {}).get("_domain") or "")
+        items = [{
+            "name": f"{name}/orderItems/{number}", "referenceId": f"seed-{sub['id']}", "action": "CREATE",
+            "resourceId": sub["subscriptionId"], "productId": sub["ccpProductId"], "skuId": sub["ccpSkuId"],
+            "planId": sub["ccpPlanId"], "quantity": int(sub["subscriptionTotalLicenses"]), "providerName": "AZURE",
+            "price": sub["price"], "endCustomerPO": sub.get("customerPO", ""), "resellerPO": sub.get("resellerPO", ""),
+            "attributes": [{"name": "domainName", "value": domain}] if domain else [], "status": "ACTIVE",
+            "errors": [], "productName": sub["ccpProductInfo"]["productDisplayName"],
+            "skuName": sub["ccpProductInfo"]["skuDisplayName"], "planName": sub["ccpProductInfo"]["planDisplayName"],
+        } for number, sub in enumerate(subs, start=1)]
+        created = datetime.fromisoformat(purchased.replace("Z", "+00:00"))
+        orders.insert({
+            "orderId": order_id, "name": name, "accountId": account_id, "customerId": customer_id,
+            "referenceId": f"seed-{customer_id}-{purchased[:10]}", "displayName": f"Licenses {purchased[:10]}",
+            "userId": "1", "userName": "portal", "userEmail": "orders@msp.example", "status": "COMPLETED",
+            "currencyCode": "USD", "total": round(sum(i["price"] * i["quantity"] for i in items), 2), "errors": [],
+            "orderItems": items, "createTime": purchased, "updateTime": purchased,
+            "_createdAt": created.isoformat(), "_applied": True,
+        })
+
+
 def advance(order: dict[str, Any], now: datetime, subscriptions: list[dict[str, Any]]) -> None:
     """Move NEW / IN_PROGRESS along with the clock; apply a completed order once."""
-    age = now - datetime.fromisoformat(order["_createdAt"])
+    created = datetime.fromisoformat(order["_createdAt"])
+    age = now - created
     if order["status"] == "NEW" and age >= timedelta(seconds=30):
-        set_status(order, "IN_PROGRESS", subscriptions)
+        set_status(order, "IN_PROGRESS", subscriptions, created + timedelta(seconds=30))
     if order["status"] == "IN_PROGRESS" and age >= timedelta(seconds=120):
-        set_status(order, "COMPLETED", subscriptions)
+        set_status(order, "COMPLETED", subscriptions, created + timedelta(seconds=120))
 
 
-def set_status(order: dict[str, Any], status: str, subscriptions: list[dict[str, Any]]) -> None:
+def set_status(order: dict[str, Any], status: str, subscriptions: list[dict[str, Any]],
+               when: datetime | None = None) -> None:
     if status not in ORDER_STATUSES:
         raise ValueError(f"unknown order status {status!r}")
     order["status"] = status
+    if when is not None:
+        order["updateTime"] = _stamp(when)
     for item in order["orderItems"]:
         item["status"] = {"COMPLETED": "ACTIVE"}.get(status, status)
     if status == "COMPLETED" and not order["_applied"]:
@@ -149,11 +198,13 @@ def _apply_item(order: dict[str, Any], item: dict[str, Any], subscriptions: list
     subscriptions.append(new)
 
 
-def cancel_order(order: dict[str, Any]) -> None:
+def cancel_order(order: dict[str, Any], now: datetime | None = None) -> None:
     if order["status"] not in ("NEW", "ON_HOLD", "IN_PROGRESS"):
         raise IonError(412, "FAILED_PRECONDITION",
                        f"order {order['orderId']} is {order['status']} and cannot be canceled")
     order["status"] = "CANCELED"
+    if now is not None:
+        order["updateTime"] = _stamp(now)
     for item in order["orderItems"]:
         item["status"] = "CANCELED"
 
@@ -162,13 +213,32 @@ def wire(order: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in order.items() if not k.startswith("_")}
 
 
-def list_orders(request: SandboxRequest, orders: list[dict[str, Any]]) -> dict[str, Any]:
+SORT_FIELDS = ("createTime", "updateTime")
+
+
+def list_orders(request: SandboxRequest, orders: list[dict[str, Any]], account_id: str) -> dict[str, Any]:
     offset, size = page_window(request)
     status = request.arg("status") or ""
-    rows = [o for o in orders if not status or o["status"] == status]
-    rows.sort(key=lambda o: int(o["orderId"]), reverse=(request.arg("sortOrder") or "DESC").upper() == "DESC")
+    if status and status not in ORDER_STATUSES:
+        raise invalid(f"invalid value for status: {status!r}")
+    sort_by, sort_order = request.arg("sortBy") or "createTime", (request.arg("sortOrder") or "DESC").upper()
+    if sort_by not in SORT_FIELDS or sort_order not in ("ASC", "DESC"):
+        raise invalid(f"invalid sort {sort_by!r} {sort_order!r}: sortBy is createTime or updateTime, sortOrder "
+                      "ASC or DESC")
+    customers = _id_list(request.arg("filter.customerIdList"))
+    providers = {p.upper() for p in _id_list(request.arg("filter.providerNameList"))}
+    accounts = _id_list(request.arg("filter.accountIdList"))
+    rows = [o for o in orders if (not status or o["status"] == status)
+            and (not customers or o["customerId"] in customers)
+            and (not providers or any(str(i.get("providerName", "")).upper() in providers for i in o["orderItems"]))
+            and (not accounts or account_id in accounts)]
+    rows.sort(key=lambda o: (o.get(sort_by) or "", int(o["orderId"])), reverse=sort_order == "DESC")
     chunk, next_token = page(rows, offset, size)
     return {"orders": [wire(o) for o in chunk], "nextPageToken": next_token}
+
+
+def _id_list(value: str | None) -> set[str]:
+    return {part.strip() for part in (value or "").split(",") if part.strip()}
 
 
 def find_order(orders: Table, account_id: str, customer_id: str, order_id: str) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """XML PO status (spec v2.42): ``POST /xml/SynnexXML/POStatus``, and the control actions that move an
-order along (``POST /_sandbox/tdsynnex/orders/{po}/{action}``).
+order along (``POST /_sandbox/tdsynnex/orders/{po}/{action}``: accept, backorder, cancel, ship —
+partially with ``quantity``, split with ``warehouse``, ``"invoice": true`` to invoice the shipment at
+once — and invoice, see ``xml_invoice``).
 
 An order record keeps one entry per ``<Item>`` the status response shows, so a split shipment is
 the same ``lineNumber`` twice (an ``accepted`` remainder plus a ``shipped`` part, spec example 6).
@@ -10,6 +12,7 @@ adds ``Freight``, ``HandlingFee``, ``Tax``, ``RecyclingFee`` per item.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 from channelsync.sandbox.framework import SandboxResponse
 from channelsync.sandbox.tdsynnex.catalog import CatalogIndex, stable_hash
 from channelsync.sandbox.tdsynnex.xml_common import BadXml, b2b_error, parse_request, stamp, sub, text, xml_response
+from channelsync.sandbox.tdsynnex.xml_invoice import invoice_shipments
 from channelsync.sandbox.tdsynnex.xml_po import SALES_ORDER_REFERENCE, SHIP_METHODS, warehouse_location
 
 
@@ -116,8 +120,9 @@ def _recompute(record: dict[str, Any]) -> None:
 
 
 def apply_action(record: dict[str, Any], action: str, body: dict[str, Any], catalog: CatalogIndex,
-                 now: datetime, invoice_number: int) -> dict[str, Any]:
-    """Change ``record`` in place; raise ``ValueError`` for an unknown action or a bad argument."""
+                 now: datetime, next_invoice: Callable[[], int]) -> dict[str, Any]:
+    """Change ``record`` in place; raise ``ValueError`` for an unknown action or a bad argument. Returns
+    what the action made (``{"invoices": [...]}`` when it invoiced)."""
     if record["code"] == "rejected":
         raise ValueError(f"PO {record['PONumber']} was rejected at submission; nothing to move")
     if action == "accept":
@@ -133,8 +138,11 @@ def apply_action(record: dict[str, Any], action: str, body: dict[str, Any], cata
             line.update(code="deleted")
     elif action == "ship":
         _ship(record, body, catalog, now)
+        _recompute(record)
+        if body.get("invoice"):
+            return {"invoices": invoice_shipments(record, {}, catalog, now, next_invoice)}
     elif action == "invoice":
-        return _invoice(record, now, invoice_number)
+        return {"invoices": invoice_shipments(record, body, catalog, now, next_invoice)}
     else:
         raise ValueError(f"unknown action {action!r}; expected accept, ship, backorder, cancel or invoice")
     _recompute(record)
@@ -173,18 +181,3 @@ def _ship(record: dict[str, Any], body: dict[str, Any], catalog: CatalogIndex, n
             record["items"].append(shipped)
             if quantity == remaining:
                 record["items"].remove(line)
-
-
-def _invoice(record: dict[str, Any], now: datetime, invoice_number: int) -> dict[str, Any]:
-    lines = [line for line in record["items"] if line["code"] == "shipped" and not line.get("invoiceNumber")]
-    if not lines:
-        raise ValueError(f"PO {record['PONumber']} has no shipped, uninvoiced lines")
-    number = str(invoice_number)
-    total = Decimal("0")
-    for line in lines:
-        line["invoiceNumber"] = number
-        total += Decimal(line["unitPrice"]) * line["shipQuantity"] + Decimal(line.get("freight", "0"))
-    invoice = {"invoiceNumber": number, "invoiceDate": now.date().isoformat(),
-               "lines": [line["lineNumber"] for line in lines], "total": str(total.quantize(Decimal("0.01")))}
-    record["invoices"].append(invoice)
-    return invoice

@@ -19,9 +19,11 @@ PSA_STATUS_MAP: dict[str, dict[str, str]] = {
                     "shipped": "Shipped", "cancelled": "Cancelled"},
 }
 # The PSA statuses whose POs are polled (they must carry a distributor order number).
+# Shipped POs stay polled until TD SYNNEX has invoiced every shipped unit (then they are complete and
+# left alone).
 PSA_POLL_STATUSES: dict[str, list[str]] = {
     "autotask": ["Submitted"],
-    "connectwise": ["Submitted", "Partially Shipped"],
+    "connectwise": ["Submitted", "Partially Shipped", "Shipped"],
 }
 
 
@@ -31,5 +33,9 @@ class OrderStatusOptions(TemplateOptions):
     po_number_prefix: str | None = Field(default=None, max_length=10, pattern=r"^[A-Za-z0-9-]*$")
     poll_statuses: list[str] | None = None  # None: the PSA's default above
     status_map: dict[State, str] = Field(default_factory=dict)  # overrides of the PSA's default map
-    # PO status answers one PO per request: this many requests in flight.
+    # PO status answers one PO per request: this many POs in flight.
     status_concurrency: int = Field(default=4, ge=1, le=16)
+    # Ask TD SYNNEX's invoice query service for the invoices of POs with shipped lines (one more request
+    # per such PO and poll) and write the invoice numbers back; a PO is complete once every shipped unit
+    # is invoiced. False: invoices are not followed, a PO shipped in full is complete.
+    invoices: bool = True

@@ -1,10 +1,12 @@
 """order_status: TD SYNNEX PO status → the PSA purchase orders channelsync submitted.
 
 - extract: the PSA's POs to the vendor in the polled statuses that carry a distributor order number
-  (with their lines and the values order_status manages), then TD SYNNEX PO status for each customer PO
-  number (``status_concurrency`` requests in flight; the service answers one PO per request). One row
-  per PO: the PO and its status as JSON. The PSA is read here, not in reconcile, because it decides which
-  POs to ask TD SYNNEX about;
+  (with their lines and the values order_status manages), but not those channelsync found complete
+  (shipped and invoiced in full, the cross-reference says so) and whose status nobody changed since; then
+  TD SYNNEX PO status for each customer PO number and, for a PO with shipped lines, its invoices (the
+  invoice query service, option ``invoices``), ``status_concurrency`` POs in flight (the services answer
+  one PO per request). One row per PO: the PO, its status and its invoices as JSON. The PSA is read here,
+  not in reconcile, because it decides which POs to ask TD SYNNEX about;
 - validate: ``quality/orders.status_suite``;
 - reconcile: ``planning.plan_order`` per PO with this integration's cross-reference (the status
   channelsync last wrote): updates of what differs, conflicts (status changed by hand), unchanged;
@@ -20,7 +22,7 @@ import pandas as pd
 
 from channelsync.adapters.psa_orders import PsaOrderAdapter, order_adapter
 from channelsync.adapters.tdsynnex_orders import TdSynnexOrders
-from channelsync.canonical.orders import PsaOrder
+from channelsync.canonical.orders import PsaOrder, fingerprint_complete, fingerprint_status, status_fingerprint
 from channelsync.errors import define
 from channelsync.runs import outcomes
 from channelsync.runs.steps import LoadSummary, PlanSummary
@@ -56,20 +58,43 @@ class OrderStatusSteps(TemplateBase[OrderStatusOptions]):
         return str((submit.options if submit is not None else {}).get("po_number_prefix") or "")
 
     def extract(self, run: RunContext) -> pd.DataFrame:
+        from channelsync.state import repository
+
         options = self.options(run)
         poll = list(options.poll_statuses or PSA_POLL_STATUSES[run.integration.psa.system])
-        orders = [o for o in self._adapter(run).read_orders(statuses=poll, with_skus=False)
-                  if o.tracked.get("order_number")]
         prefix = self._prefix(run)
-        numbers = {customer_po_number(o, prefix): o for o in orders}
-        client = run.tdsynnex_client()
-        statuses = TdSynnexOrders(client).statuses(numbers, concurrency=options.status_concurrency)
-        rows = [{"source_key": key, "psa_id": order.psa_id, "code": statuses[key].code,
-                 "answered_po": statuses[key].po_number or key, "order_json": order.to_json(),
-                 "status_json": planning.status_to_json(statuses[key])} for key, order in numbers.items()]
-        columns = ["source_key", "psa_id", "code", "answered_po", "order_json", "status_json"]
+        written = {key: fingerprint for key, _psa, fingerprint in repository.load_xref(
+            run.state_url, integration=run.integration.name, entity_type=PSA_ENTITY)}
+        complete: list[str] = []
+
+        def done(number: str, status: str | None) -> bool:
+            """Complete (shipped and invoiced in full) and nobody changed its status since: left alone,
+            its lines not even read."""
+            last = written.get(f"{prefix}{number.strip()}")
+            if fingerprint_complete(last) and fingerprint_status(last) == status_fingerprint(status):
+                complete.append(number)
+                return True
+            return False
+
+        orders = [o for o in self._adapter(run).read_orders(statuses=poll, with_skus=False, skip=done)
+                  if o.tracked.get("order_number")]
+        numbers = {customer_po_number(order, prefix): order for order in orders}
+        followed = TdSynnexOrders(run.tdsynnex_client()).follow(
+            numbers, concurrency=options.status_concurrency, invoices=options.invoices)
+        rows = []
+        for key, order in numbers.items():
+            status, invoices = followed[key].status, followed[key].invoices
+            rows.append({"source_key": key, "psa_id": order.psa_id, "code": status.code,
+                         "answered_po": status.po_number or key,
+                         "invoice_pos": ",".join(sorted({i.po_number for i in invoices if i.po_number})) or None,
+                         "invoice_error": followed[key].invoice_error,
+                         "order_json": order.to_json(), "status_json": planning.status_to_json(status),
+                         "invoices_json": planning.invoices_to_json(invoices)})
+        columns = ["source_key", "psa_id", "code", "answered_po", "invoice_pos", "invoice_error", "order_json",
+                   "status_json", "invoices_json"]
         frame = pd.DataFrame(rows, columns=columns).astype("string")
-        log.info("extract: %d open purchase order(s) with a TD SYNNEX order polled", len(frame))
+        log.info("extract: %d open purchase order(s) with a TD SYNNEX order polled, %d complete ones left alone",
+                 len(frame), len(complete))
         return frame
 
     def suite(self, run: RunContext) -> Suite:
@@ -92,9 +117,11 @@ class OrderStatusSteps(TemplateBase[OrderStatusOptions]):
         for row in valid.itertuples(index=False):
             key = str(row.source_key)
             order = PsaOrder.from_json(str(row.order_json))
-            plan = planning.plan_order(order, planning.status_from_json(str(row.status_json)), status_map=status_map,
-                                       order_fields=adapter.ORDER_FIELDS, line_fields=adapter.LINE_FIELDS,
-                                       last_written=written.get(key))
+            plan = planning.plan_order(
+                order, planning.status_from_json(str(row.status_json)), status_map=status_map,
+                order_fields=adapter.ORDER_FIELDS, line_fields=adapter.LINE_FIELDS, last_written=written.get(key),
+                invoices=planning.invoices_from_json(str(row.invoices_json)), invoices_followed=options.invoices,
+                order_limits=adapter.ORDER_LIMITS, line_limits=adapter.LINE_LIMITS)
             rows.append({"source_key": key, "psa_id": order.psa_id, "op": plan.op, "fingerprint": plan.fingerprint,
                          "fields": _json({"order": plan.order, "lines": plan.lines}),
                          "before": _json(plan.before or {}), "reason": plan.reason})
