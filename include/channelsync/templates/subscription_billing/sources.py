@@ -16,11 +16,16 @@ from channelsync.canonical.billing import INVOICE_LINE, SERVICE_NAME_PREFIX
 from channelsync.templates.subscription_billing.planning import Contract, Service
 
 if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
     from channelsync.adapters.csp_billing import CspAccount, InvoiceRef
     from channelsync.runs.context import RunContext
     from channelsync.templates.subscription_billing.options import SubscriptionBillingOptions
 
 USAGE_FILE = "usage_skus.json"
+# Rows per Parquet row group of the staged lines: a customer's task reads the groups holding its lines
+# (Parquet keeps each group's min / max customer key), a few thousand rows instead of the whole invoice.
+LINES_ROW_GROUP = 2_500
 JOINED_COLUMNS = ("customer_key", "psa_company_id", "psa_contract_id", "sync_enabled", "mapping_count",
                   "known_product", "period_start", "period_end", "usage_product")
 
@@ -73,6 +78,27 @@ def lines(run: RunContext, account: CspAccount, invoice: InvoiceRef) -> pd.DataF
     frame["period_start"] = invoice.period_start.isoformat()
     frame["period_end"] = invoice.period_end.isoformat()
     return frame
+
+
+def stage_lines(path: ObjectStoragePath, valid: pd.DataFrame) -> str:
+    """Stage the valid lines for the customers' load tasks: ordered by customer (a stable sort, so each
+    customer's lines keep their order) in row groups of :data:`LINES_ROW_GROUP`, so that a task reading one
+    customer (:func:`staged_rows`) decodes the row groups holding it, not the whole invoice. Returns the URL."""
+    ordered = valid.sort_values("customer_key", kind="stable") if "customer_key" in valid else valid
+    with path.open("wb") as sink:
+        ordered.to_parquet(sink, index=False, row_group_size=LINES_ROW_GROUP)
+    return str(path)
+
+
+def staged_rows(url: str, column: str, values: list[str] | None) -> pd.DataFrame:
+    """The rows of a staged Parquet file whose ``column`` is one of ``values`` (None: every row): the lines
+    :func:`stage_lines` wrote, or the plan's row of one partition. Parquet skips the row groups whose
+    min / max rule them out and Arrow drops the other rows before pandas sees them."""
+    from channelsync.runs.staging import as_path
+
+    wanted = [(column, "in", values)] if values is not None else None
+    with as_path(url).open("rb") as source:
+        return pd.read_parquet(source, filters=wanted)
 
 
 def empty_lines() -> pd.DataFrame:
@@ -149,11 +175,25 @@ def contract(adapter: Any, company_id: str, contract_id: str) -> Contract | None
     return None
 
 
-def units(adapter: Any, found: Contract | None) -> list[dict[str, Any]]:
+def contract_and_units(adapter: Any, company_id: str, contract_id: str
+                       ) -> tuple[Contract | None, list[dict[str, Any]]]:
+    """The mapped contract (:func:`contract`) and its units, read at the same time: two entities, two of the
+    calls the load task may have in flight, so a customer's reads cost one round trip, not two. The units
+    are read by the mapped id, which is the found contract's; when no contract is found under it they are
+    dropped (a failed read with them) and the customer has no units, as before reading them at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="billing-units") as pool:
+        pending = pool.submit(adapter.read_units, [contract_id])
+        try:
+            found = contract(adapter, company_id, contract_id)
+        finally:
+            failure = pending.exception()  # waits: the units read never outlives this call
     if found is None:
-        return []
-    frame = adapter.read_units([found.psa_id])
-    return [dict(r) for r in frame.to_dict("records")]
+        return None, []
+    if failure is not None:
+        raise failure
+    return found, [dict(r) for r in pending.result().to_dict("records")]
 
 
 def services(run: RunContext, options: SubscriptionBillingOptions) -> dict[str, Service]:
@@ -212,11 +252,20 @@ def write_json(path: Any, value: Any) -> None:
 
 
 def left_behind(run: RunContext, customer: str, entity: str) -> dict[str, str]:
-    """Per PSA service id, the stretches channelsync last posted for ``customer`` (its xref)."""
-    from channelsync.state import repository
+    """Per PSA service id, the stretches channelsync last posted for ``customer`` (its xref).
+
+    Only this customer's rows are read (a prefix match in the state store): reading every customer's rows
+    in every customer's task made a 1,000-customer run read 25,000 rows a customer."""
+    from sqlalchemy import select
+
+    from channelsync.state.db import session_scope
+    from channelsync.state.models import CrossReference
 
     prefix = f"{customer}|"
-    return {source_key.removeprefix(prefix): fingerprint
-            for source_key, _psa, fingerprint in repository.load_xref(run.state_url, integration=run.integration.name,
-                                                                      entity_type=entity)
+    with session_scope(run.state_url) as session:
+        rows = session.execute(select(CrossReference.source_key, CrossReference.fingerprint).where(
+            CrossReference.integration == run.integration.name, CrossReference.entity_type == entity,
+            CrossReference.source_key.startswith(prefix, autoescape=True))).all()
+    # SQLite's LIKE ignores case: the exact prefix is checked here.
+    return {source_key.removeprefix(prefix): fingerprint for source_key, fingerprint in rows
             if source_key.startswith(prefix)}

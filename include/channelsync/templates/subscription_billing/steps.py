@@ -113,10 +113,9 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
 
     # -- reconcile ----------------------------------------------------------------------------------
     def plan(self, run: RunContext, valid: pd.DataFrame) -> PlanSummary:
-        from channelsync.runs.staging import write_frame
         from channelsync.templates.subscription_billing import sources
 
-        lines_path = write_frame(run.staging / "billing_lines.parquet", valid)
+        lines_path = sources.stage_lines(run.staging / "billing_lines.parquet", valid)
         services = sources.services(run, self.options(run)) if len(valid) else {}
         customers = valid.groupby("customer_key", sort=True)
         items: list[dict[str, Any]] = []
@@ -143,13 +142,15 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
 
     # -- load (one customer) ------------------------------------------------------------------------
     def apply(self, run: RunContext, plan_path: str, partition: str | None = None) -> LoadSummary:
-        from channelsync.runs.staging import read_frame, write_csv
-
-        plan = self.read_plan(plan_path)
-        keys = [partition] if partition is not None else [str(p) for p in plan["partition"]]
+        from channelsync.runs.staging import write_csv
         from channelsync.templates.subscription_billing import sources
 
-        valid = read_frame(str(plan["lines_path"].iloc[0])) if len(plan) else pd.DataFrame()
+        # A customer's task reads its own row of the plan and its own lines, not the whole invoice's.
+        plan = self.read_plan(plan_path) if partition is None else sources.staged_rows(plan_path, "partition",
+                                                                                        [partition])
+        keys = [partition] if partition is not None else [str(p) for p in plan["partition"]]
+        valid = sources.staged_rows(str(plan["lines_path"].iloc[0]), "customer_key",
+                                    keys if partition is not None else None) if len(plan) else pd.DataFrame()
         services = sources.services_from_json(str(plan["services"].iloc[0])) if len(plan) else {}
         summary = LoadSummary(outcomes=[])
         failures: list[str] = []
@@ -244,8 +245,8 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
             services.update(sources.services(run, options))
         first = lines.iloc[0]
         adapter = self._contracts(run)
-        contract = sources.contract(adapter, str(first["psa_company_id"]), str(first["psa_contract_id"]))
-        units = sources.units(adapter, contract)
+        contract, units = sources.contract_and_units(adapter, str(first["psa_company_id"]),
+                                                     str(first["psa_contract_id"]))
         left = sources.left_behind(run, key, LEFT_ENTITY)
         return planning.plan_customer(
             key, list(lines.itertuples(index=False)), psa_system=run.integration.psa.system, contract=contract,
