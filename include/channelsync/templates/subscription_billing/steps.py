@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
-from channelsync.errors import ChannelsyncError, define
+from channelsync.errors import CATALOG, ChannelsyncError, define
 from channelsync.runs import outcomes
 from channelsync.runs.steps import ItemOutcome, LoadSummary, PlanSummary
 from channelsync.runs.template import TemplateBase
@@ -67,7 +67,6 @@ SYNC_OFF_CODE = define("BILLING_SYNC_OFF", "channelsync", "The customer's sync s
 CHAIN_WAITS = define("BILLING_EARLIER_ADJUSTMENT_PENDING", "channelsync",
                      "An earlier adjustment of this contract service was not applied; this one waits for the "
                      "retry (adjustments must reach Autotask in date order)")
-CATALOG_TEXT = {CHAIN_WAITS: "An earlier adjustment of this contract service was not applied; sent after it"}
 NO_INVOICE = define("BILLING_NO_INVOICE", "channelsync", "No invoice to bill was found for the requested id")
 
 
@@ -201,7 +200,7 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
                 if chain and chain in broken:
                     result.outcomes.append(ItemOutcome(op.source_key, outcomes.DEFERRED.name, op.target_id,
                                                        op.changed_fields, error_code=CHAIN_WAITS,
-                                                       error_message=CATALOG_TEXT[CHAIN_WAITS]))
+                                                       error_message=CATALOG[CHAIN_WAITS].summary))
             loaded = self.load(run, ready, self._contracts(run)) if ready else LoadSummary(outcomes=[])
             result.outcomes += loaded.outcomes
             result.retriable_failures += loaded.retriable_failures
