@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from channelsync.adapters.csp_fields import Reader, as_float, source_key
+from channelsync.adapters.csp_fields import Reader, as_float, line_record
 from channelsync.canonical.billing import CHARGE_TYPES, CREDIT, ONE_TIME, USAGE
 from channelsync.clients.crayon import CRAYON_BAD_RESPONSE, signed_ratio
 from channelsync.clients.payload import quantity
@@ -125,33 +125,25 @@ def _line_row(line: Any, index: int, account: str, invoice_id: str) -> dict[str,
     start, end = read.day("chargeStartDate"), read.day("chargeEndDate")
     read.period(start, end, ("chargeStartDate", "chargeEndDate"))
     term = read.text("termDuration", required=False)
-    row_id = line_id or f"#{index}"
-    row: dict[str, Any] = {
-        "distributor": DISTRIBUTOR,
-        "account": account,
-        "invoice_id": invoice_id,
-        "line_id": row_id,
-        "customer_id": read.ident("customerTenant", "id"),
-        "customer_name": read.text("customerTenant", "name", required=False),
-        "customer_domain": read.text("customerTenant", "domain", required=False),
-        "subscription_id": read.ident("subscription", "id"),
-        "sku": read.text("product", "partNumber"),
-        "product_name": read.text("offerName", required=False) or read.text("product", "itemName", required=False),
-        "charge_type": charge_type,
-        "billing_cycle": _cycle(cycle_raw),
-        "term": term,
-        "charge_start": start.isoformat() if start else None,
-        "charge_end": end.isoformat() if end else None,
-        "quantity": as_float(read.number("quantity", check=quantity)),
-        "billable_ratio": as_float(read.number("billableRatio", check=signed_ratio)),
-        "unit_cost": as_float(read.number("unitPrice")),
-        "unit_price": as_float(read.number("unitPriceRrp")),
-        "cost_total": as_float(read.number("subTotal")),
-        "price_total": as_float(read.number("subTotalRrp")),
-        "currency": read.currency("currency"),
-        "reference_id": read.text("referenceId", required=False),
-    }
-    row["source_key"] = source_key(DISTRIBUTOR, account, invoice_id, row_id)
-    row["parse_error"] = read.error
-    return row
+    return line_record(
+        read, distributor=DISTRIBUTOR, account=account, invoice_id=invoice_id, line_id=line_id or f"#{index}",
+        start=start, end=end,
+        customer_id=read.ident("customerTenant", "id"),
+        customer_name=read.text("customerTenant", "name", required=False),
+        customer_domain=read.text("customerTenant", "domain", required=False),
+        subscription_id=read.ident("subscription", "id"),
+        sku=read.text("product", "partNumber"),
+        product_name=read.text("offerName", required=False) or read.text("product", "itemName", required=False),
+        charge_type=charge_type,
+        billing_cycle=_cycle(cycle_raw),
+        term=term,
+        quantity=as_float(read.number("quantity", check=quantity)),
+        billable_ratio=as_float(read.number("billableRatio", check=signed_ratio)),
+        unit_cost=as_float(read.number("unitPrice")),
+        unit_price=as_float(read.number("unitPriceRrp")),
+        cost_total=as_float(read.number("subTotal")),
+        price_total=as_float(read.number("subTotalRrp")),
+        currency=read.currency("currency"),
+        reference_id=read.text("referenceId", required=False),
+    )
 

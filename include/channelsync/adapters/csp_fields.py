@@ -12,6 +12,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from channelsync.canonical.billing import INVOICE_LINE
 from channelsync.clients import payload
 
 Check = Callable[[Any], str | None]
@@ -86,3 +87,21 @@ def as_float(value: Decimal | None) -> float | None:
 
 def source_key(distributor: str, account: str, invoice_id: str, line_id: str) -> str:
     return f"{distributor}:{account}:{invoice_id}:{line_id}"
+
+
+def line_record(read: Reader, *, distributor: str, account: str, invoice_id: str, line_id: str,
+                start: date | None, end: date | None, **columns: Any) -> dict[str, Any]:
+    """One ``INVOICE_LINE`` row: the columns every adapter fills the same way (keys, ISO charge dates, the
+    parse error), plus the vendor's own ``columns``. Both adapters build their rows here, so a column
+    one of them forgets or invents fails at once instead of reaching the suite as a missing value."""
+    row: dict[str, Any] = {
+        "source_key": source_key(distributor, account, invoice_id, line_id),
+        "distributor": distributor, "account": account, "invoice_id": invoice_id, "line_id": line_id,
+        "charge_start": start.isoformat() if start else None,
+        "charge_end": end.isoformat() if end else None,
+        **columns,
+        "parse_error": read.error,
+    }
+    if row.keys() != INVOICE_LINE.keys():
+        raise ValueError(f"invoice line columns differ from INVOICE_LINE: {sorted(row.keys() ^ INVOICE_LINE.keys())}")
+    return row

@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from channelsync.adapters.csp_fields import Reader, as_float, ratio6, source_key
+from channelsync.adapters.csp_fields import Reader, as_float, line_record, ratio6
 from channelsync.canonical.billing import ADD, CANCEL, CREDIT, CYCLE, NEW, ONE_TIME, REMOVE, USAGE
 from channelsync.clients.pax8 import PAX8_BAD_RESPONSE
 from channelsync.clients.payload import quantity
@@ -163,36 +163,28 @@ def _line_row(item: Any, index: int, account: str, invoice_id: str, subscription
     term = COMMITMENTS.get(str(commitment.get("term") or "").lower()) if isinstance(commitment, dict) else None
     charge_type = _charge_type(kind, term_name, seats, start, subscription)
     sku = read.text("sku")
-    row_id = line_id or f"#{index}"
-    row: dict[str, Any] = {
-        "distributor": DISTRIBUTOR,
-        "account": account,
-        "invoice_id": invoice_id,
-        "line_id": row_id,
-        "customer_id": read.ident("companyId"),
-        "customer_name": read.text("companyName", required=False),
-        "customer_domain": None,  # Pax8's invoice items and companies do not carry the Microsoft domain
-        "subscription_id": read.ident("subscriptionId"),
-        "sku": sku if charge_type in (USAGE, ONE_TIME) else variant_sku(sku, term, cycle),
-        "product_name": read.text("productName", required=False) or read.text("description", required=False),
-        "charge_type": charge_type,
-        "billing_cycle": cycle,
-        "term": term,
-        "charge_start": start.isoformat() if start else None,
-        "charge_end": end.isoformat() if end else None,
-        "quantity": as_float(seats),
-        "billable_ratio": as_float(_ratio(seats, cost, retail, cost_total, price_total, start, end, cycle,
-                                          subscription)),
-        "unit_cost": as_float(cost),
-        "unit_price": as_float(retail),
-        "cost_total": as_float(cost_total),
-        "price_total": as_float(price_total),
-        "currency": read.currency("currencyCode"),
-        "reference_id": None,  # Pax8 does not link the items of one change
-    }
-    row["source_key"] = source_key(DISTRIBUTOR, account, invoice_id, row_id)
-    row["parse_error"] = read.error
-    return row
+    return line_record(
+        read, distributor=DISTRIBUTOR, account=account, invoice_id=invoice_id, line_id=line_id or f"#{index}",
+        start=start, end=end,
+        customer_id=read.ident("companyId"),
+        customer_name=read.text("companyName", required=False),
+        customer_domain=None,  # Pax8's invoice items and companies do not carry the Microsoft domain
+        subscription_id=read.ident("subscriptionId"),
+        sku=sku if charge_type in (USAGE, ONE_TIME) else variant_sku(sku, term, cycle),
+        product_name=read.text("productName", required=False) or read.text("description", required=False),
+        charge_type=charge_type,
+        billing_cycle=cycle,
+        term=term,
+        quantity=as_float(seats),
+        billable_ratio=as_float(_ratio(seats, cost, retail, cost_total, price_total, start, end, cycle,
+                                       subscription)),
+        unit_cost=as_float(cost),
+        unit_price=as_float(retail),
+        cost_total=as_float(cost_total),
+        price_total=as_float(price_total),
+        currency=read.currency("currencyCode"),
+        reference_id=None,  # Pax8 does not link the items of one change
+    )
 
 
 def _charge_type(kind: str | None, term: str | None, seats: Decimal | None, start: date | None,
