@@ -12,7 +12,7 @@ echo "== airflow db migrate (for the DAG tests)"; airflow db migrate >"$AIRFLOW_
   || { cat "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
 echo "== pytest"
 set +e
-python -m pytest "$@"
+python -m pytest --durations=20 "$@"  # the 20 slowest: where the CI minutes go
 code=$?
 set -e
 if [ "$code" -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi
