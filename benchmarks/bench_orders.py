@@ -76,9 +76,10 @@ def main() -> None:
         rules: list[dict[str, Any]] = [{"kind": "latency", "latency_ms": args.latency_ms, "system": s}
                                        for s in ("tdsynnex", args.psa)]
         if args.faults:
-            from tests.e2e.test_order_faults import faults
+            from tests.e2e.fault_runner import fault_mix
 
-            rules = faults("tdsynnex", dropped_po_answers=True) + faults(args.psa, dropped_po_answers=False) + rules
+            rules = [*fault_mix("tdsynnex", [("write_then_drop", "POST", "SynnexXML/PO$", 0.05)]),
+                     *fault_mix(args.psa), *rules]
         control.set_faults(*rules)
         control.clear_requests()
 

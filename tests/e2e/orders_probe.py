@@ -51,6 +51,7 @@ class OrderDesk:
     sandbox_url: str
     _skus: list[tuple[str, float]] = field(default_factory=list)
     _products: dict[str, Any] = field(default_factory=dict)
+    _reference: dict[str, Any] = field(default_factory=dict)  # vendor, location, terms …: read once per desk
 
     def __post_init__(self) -> None:
         autotask, connectwise, self.tds = clients(self.sandbox_url)
@@ -66,6 +67,12 @@ class OrderDesk:
             for po in self.control.records("autotask", "PurchaseOrders"):
                 if po["status"] == statuses["Submitted"]:
                     self.control.edit_record("autotask", "PurchaseOrders", po["id"], {"status": statuses["New"]})
+
+    def _once(self, name: str, read: Any) -> Any:
+        """Reference data a PO needs (the vendor company, a location, statuses), read at the first PO."""
+        if name not in self._reference:
+            self._reference[name] = read()
+        return self._reference[name]
 
     # ---- TD SYNNEX products an order can use -----------------------------------------------------
     def skus(self, count: int) -> list[tuple[str, float]]:
@@ -101,8 +108,9 @@ class OrderDesk:
 
     def _make_autotask(self, lines: list[tuple[str, float, float]], ship: dict[str, str]) -> str:
         psa = self.psa
-        vendor = next(c["id"] for c in self.control.records("autotask", "Companies") if c["companyName"] == "TD SYNNEX")
-        location = self.control.records("autotask", "InventoryLocations")[0]["id"]
+        vendor = self._once("vendor", lambda: next(
+            c["id"] for c in self.control.records("autotask", "Companies") if c["companyName"] == "TD SYNNEX"))
+        location = self._once("location", lambda: self.control.records("autotask", "InventoryLocations")[0]["id"])
         statuses = psa.picklist("PurchaseOrders", "status")
         po_id = psa.create("PurchaseOrders", {
             "vendorID": vendor, "status": statuses["New"], "shipToName": ship["name"],
@@ -123,10 +131,13 @@ class OrderDesk:
 
     def _make_connectwise(self, lines: list[tuple[str, float, float]], ship: dict[str, str]) -> str:
         psa = self.psa
-        status = next(s for s in psa.purchase_order_statuses() if s["name"] == "Send to TDS")
-        terms = self.control.records("connectwise", "billingTerms")[0]
-        vendor = next(c for c in self.control.records("connectwise", "companies") if c["identifier"] == "TDSYNNEX")
-        each = next(u for u in self.control.records("connectwise", "unitsOfMeasure") if u["name"] == "Each")
+        status = self._once("status", lambda: next(
+            s for s in psa.purchase_order_statuses() if s["name"] == "Send to TDS"))
+        terms = self._once("terms", lambda: self.control.records("connectwise", "billingTerms")[0])
+        vendor = self._once("vendor", lambda: next(
+            c for c in self.control.records("connectwise", "companies") if c["identifier"] == "TDSYNNEX"))
+        each = self._once("each", lambda: next(
+            u for u in self.control.records("connectwise", "unitsOfMeasure") if u["name"] == "Each"))
         po = psa.create_purchase_order({
             "status": {"id": status["id"]}, "terms": {"id": terms["id"]}, "vendorCompany": {"id": vendor["id"]},
             "dropShipCustomerFlag": True, "customerName": ship["name"], "customerStreetLine1": ship["address1"],
@@ -160,6 +171,18 @@ class OrderDesk:
                 "note": record.get("internalNotes") or "", "ship_date": record.get("shipmentDate"),
                 "tracking": record.get("trackingNumber"), "invoice_number": record.get("vendorInvoiceNumber"),
                 "invoice_date": record.get("vendorInvoiceDate"), "raw": record}
+
+    def orders(self, po_numbers: list[str]) -> dict[str, dict[str, str | None]]:
+        """Status (label) and order_number of many POs, from one read of the PSA's PO table."""
+        if self.system == "autotask":
+            labels = {v: k for k, v in self.psa.picklist("PurchaseOrders", "status").items()}
+            by_id = {int(r["id"]): r for r in self.control.records("autotask", "PurchaseOrders")}
+            records = {n: by_id[int(n.removeprefix(PREFIX[self.integration]))] for n in po_numbers}
+            return {n: {"status": labels.get(r["status"]), "order_number": r.get("externalPONumber")}
+                    for n, r in records.items()}
+        by_number = {str(r["poNumber"]): r for r in self.control.records("connectwise", "purchaseOrders")}
+        return {n: {"status": (by_number[n].get("status") or {}).get("name"),
+                    "order_number": by_number[n].get("vendorOrderNumber")} for n in po_numbers}
 
     def lines(self, po_number: str) -> list[dict[str, Any]]:
         """The PO's lines in order, each with ``note`` (its memo / internal notes) and its raw record."""

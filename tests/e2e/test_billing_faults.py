@@ -23,16 +23,17 @@ from channelsync.sandbox.server import SandboxServer
 from channelsync.state.mappings import CustomerKey, set_mapping
 from tests.e2e import billing_world as world
 from tests.e2e.conftest import RunTemplate
-from tests.e2e.test_order_faults import Crash, Crasher, Runner, faults
+from tests.e2e.fault_runner import Crasher, Runner, fault_mix
 
 ROOT = Path(__file__).resolve().parents[2]
 MONTHLY = "CFQ7TTC0LDPB:0001:P1M:Monthly"
 CUSTOMERS = 8
 MAX_RERUNS = 8
+TEMPLATE = "subscription_billing"
 
 
 class BillingRunner(Runner):
-    """The order-fault runner's client factory (short retries), crash points on the adjustment POST, and
+    """The fault runner's client factory (short retries), crash points on the adjustment POST, and
     a barrier that holds each run's first posting until the other integration has planned too, so both
     plan the same change from the same PSA state (the race the ledger must win)."""
 
@@ -61,32 +62,9 @@ class BillingRunner(Runner):
         return client
 
     def run_billing(self, integration: str) -> dict[str, Any]:
-        from channelsync.imports import load_object
-        from channelsync.runs.context import RunContext
-        from channelsync.runs.runner import run_in_process
-        from channelsync.templates.registry import TEMPLATES
+        return self.run(integration, template=TEMPLATE)
 
-        self.count += 1
-        config = self.config.get(integration)
-        spec = TEMPLATES["subscription_billing"]
-        context = RunContext(
-            integration=config, template="subscription_billing",
-            options=spec.options_model.model_validate(config.templates["subscription_billing"].options),
-            run_key=f"billing-faults/{integration}/{self.count}", state_url=self.state_url,
-            client_factory=self.factory)
-        try:
-            return run_in_process(context, load_object(spec.steps)())
-        except Crash as crash:
-            from sqlalchemy import update
-
-            from channelsync.state.db import session_scope
-            from channelsync.state.models import SyncRun
-
-            with session_scope(self.state_url) as session:
-                session.execute(update(SyncRun).where(SyncRun.status == "running").values(status="failure"))
-            return {"status": "crashed", "step": str(crash), "counts": {}}
-
-    def until_quiet(self, *integrations: str) -> list[dict[str, Any]]:  # type: ignore[override]
+    def until_quiet(self, *integrations: str) -> list[dict[str, Any]]:
         summaries: list[dict[str, Any]] = []
         for _ in range(MAX_RERUNS):
             rounds = _together(self.run_billing, integrations)
@@ -157,7 +135,7 @@ def test_crashes_and_faults_post_each_adjustment_once(sandbox: SandboxControl, s
     sandbox.set_faults(
         {"kind": "write_then_drop", "system": "autotask", "method": "POST", "path": "ContractServiceAdjustments",
          "probability": 0.05},
-        *faults("autotask", dropped_po_answers=False))
+        *fault_mix("autotask"))
     crasher.arm("before_send", 3)
     assert runner.run_billing("demo-autotask")["status"] == "crashed"
     crasher.arm("after_send", 4)

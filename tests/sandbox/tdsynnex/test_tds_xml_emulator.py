@@ -143,6 +143,15 @@ def test_po_status_elements_and_not_found(xml_post: Post, sandbox: SandboxContro
     assert missing.findtext("OrderStatusResponse/Code") == "notFound"
 
 
+def test_po_status_bad_xml_and_bad_login_answer_like_the_real_service(xml_post: Post) -> None:
+    truncated = ET.fromstring(xml_post("POStatus", b"<SynnexB2B><Credential>").content)
+    assert truncated.findtext("OrderStatusResponse/ErrorMessage") == "PO Status XML"
+    assert (truncated.findtext("OrderStatusResponse/ErrorDetail") or "").startswith("Error on line")
+    refused = ET.fromstring(xml_post("POStatus", status_query("S-1").replace(CRED["password"], "nope")).content)
+    assert refused.get("version") == "2.2"
+    assert refused.findtext("OrderStatusResponse/ErrorMessage") == "Client.InvalidLogin"
+
+
 def invoice_query(po_number: str = "", order_number: str = "", password: str = CRED["password"]) -> str:
     by = (f"<PONumber>{po_number}</PONumber>" if po_number else "") + (
         f"<OrderNumber>{order_number}</OrderNumber>" if order_number else "")

@@ -1,4 +1,5 @@
-"""What the three XML services share: hardened request parsing, element building, timestamps.
+"""What the XML services share: hardened request parsing, the ``<Credential>`` check, element building,
+timestamps.
 
 The real services answer every application-level problem with HTTP 200 and an XML body (error
 elements inside the service's response root), never with an HTML page; so does the emulator.
@@ -33,6 +34,23 @@ def parse_request(body: bytes) -> ET.Element:
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else -1
         raise BadXml(f"Error on line {line}: {exc}") from exc
+
+
+def read_request(body: bytes, response_tag: str, credentials: dict[str, str], *,
+                 bad_xml_message: str = "Client.IncompleteXML") -> tuple[ET.Element, str] | SandboxResponse:
+    """A ``<SynnexB2B>`` request whose ``<Credential>`` is this account's login: (its root, its ``version``),
+    or the service's error answer inside ``response_tag`` — ``bad_xml_message`` for a document that does
+    not parse, ``Client.InvalidLogin`` (echoing the version) for a wrong user or password."""
+    try:
+        request = parse_request(body)
+    except BadXml as exc:
+        return b2b_error(response_tag, bad_xml_message, str(exc))
+    version = request.get("version", "")
+    if (text(request, "Credential/UserID"), text(request, "Credential/Password")) != (
+        credentials["username"], credentials["password"]
+    ):
+        return b2b_error(response_tag, "Client.InvalidLogin", "Invalid UserID or Password", version)
+    return request, version
 
 
 def text(element: ET.Element | None, path: str, default: str = "") -> str:

@@ -37,7 +37,7 @@ from typing import Any
 
 from channelsync.sandbox.framework import SandboxResponse
 from channelsync.sandbox.tdsynnex.catalog import MFG_CODES, CatalogIndex
-from channelsync.sandbox.tdsynnex.xml_common import BadXml, b2b_error, parse_request, sub, text, xml_response
+from channelsync.sandbox.tdsynnex.xml_common import b2b_error, read_request, sub, text, xml_response
 from channelsync.sandbox.tdsynnex.xml_po import SHIP_METHODS
 
 CENT = Decimal("0.01")
@@ -110,15 +110,10 @@ def _invoice(record: dict[str, Any], order_number: str, parts: list[dict[str, An
 # --- the query service ----------------------------------------------------------------------------
 
 def handle_invoice_query(body: bytes, orders: Any, credentials: dict[str, str]) -> SandboxResponse:
-    try:
-        request = parse_request(body)
-    except BadXml as exc:
-        return b2b_error("InvoiceResponse", "Client.IncompleteXML", str(exc))
-    version = request.get("version", "")
-    if (text(request, "Credential/UserID"), text(request, "Credential/Password")) != (
-        credentials["username"], credentials["password"]
-    ):
-        return b2b_error("InvoiceResponse", "Client.InvalidLogin", "Invalid UserID or Password", version)
+    read = read_request(body, "InvoiceResponse", credentials)
+    if isinstance(read, SandboxResponse):
+        return read
+    request, version = read
     query = request.find("InvoiceRequest")
     customer = text(query, "CustomerNumber")
     po_number, order_number = text(query, "PONumber"), text(query, "OrderNumber")

@@ -19,22 +19,17 @@ from typing import Any
 
 from channelsync.sandbox.framework import SandboxResponse
 from channelsync.sandbox.tdsynnex.catalog import CatalogIndex, stable_hash
-from channelsync.sandbox.tdsynnex.xml_common import BadXml, b2b_error, parse_request, stamp, sub, text, xml_response
+from channelsync.sandbox.tdsynnex.xml_common import b2b_error, read_request, stamp, sub, text, xml_response
 from channelsync.sandbox.tdsynnex.xml_invoice import invoice_shipments
 from channelsync.sandbox.tdsynnex.xml_po import SALES_ORDER_REFERENCE, SHIP_METHODS, warehouse_location
 
 
 def handle_po_status(body: bytes, orders: Any, credentials: dict[str, str], now: datetime) -> SandboxResponse:
-    try:
-        request = parse_request(body)
-    except BadXml as exc:
-        # Real answer to a truncated document (fixture synnex-os-error-1.xml).
-        return b2b_error("OrderStatusResponse", "PO Status XML", str(exc))
-    version = request.get("version", "")
-    if (text(request, "Credential/UserID"), text(request, "Credential/Password")) != (
-        credentials["username"], credentials["password"]
-    ):
-        return b2b_error("OrderStatusResponse", "Client.InvalidLogin", "Invalid UserID or Password", version)
+    # "PO Status XML": the real answer to a truncated document (fixture synnex-os-error-1.xml).
+    read = read_request(body, "OrderStatusResponse", credentials, bad_xml_message="PO Status XML")
+    if isinstance(read, SandboxResponse):
+        return read
+    request, version = read
     query = request.find("OrderStatusRequest")
     customer, po_number = text(query, "CustomerNumber"), text(query, "PONumber")
     if not customer or not po_number:
