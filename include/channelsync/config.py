@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from channelsync.errors import ConfigError
+from channelsync.runs.approval_config import ApprovalConfig, ApprovalOverride, effective, integration_problem, problem
 
 # Any template in channelsync.templates.registry (checked when the file is loaded, with the known names).
 TemplateName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
@@ -51,6 +52,8 @@ class TemplateConfig(_Strict):
     # integration (Airflow data-aware scheduling); None = the template's default
     schedule: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    # Overrides the integration's ``approval`` for this template (runs/approval_config.py)
+    approval: ApprovalOverride | None = None
 
 
 # One address per entry (a distribution list is one address): no display names, no separators.
@@ -92,6 +95,12 @@ class IntegrationConfig(_Strict):
     distributors: dict[DistributorName, DistributorConfig]
     templates: dict[TemplateName, TemplateConfig]
     alerts: AlertConfig = Field(default_factory=AlertConfig)
+    # When a person approves a plan before it is loaded (runs/approval_config.py); templates may override it
+    approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
+
+    def approval_for(self, template: str) -> ApprovalConfig:
+        configured = self.templates.get(template)
+        return effective(self.approval, configured.approval if configured else None, template)
 
     @model_validator(mode="after")
     def _alert_routes_name_templates(self) -> IntegrationConfig:
@@ -142,7 +151,21 @@ def load_config(path: Path) -> ChannelsyncConfig:
         raise ConfigError(_describe(path, raw, exc)) from None
     for integration in config.integrations:
         _validate_template_options(path, integration)
+        _validate_approval(path, integration)
     return config
+
+
+def _validate_approval(path: Path, integration: IntegrationConfig) -> None:
+    """Approval settings valid on their own but not for the templates they apply to (a threshold a template
+    does not measure, mode threshold with nothing to compare)."""
+    found = integration_problem(integration.approval, list(integration.templates))
+    if found is not None:
+        raise ConfigError(f"{path}: integration {integration.name!r}: approval.{found[0]}: {found[1]}")
+    for name, template in integration.templates.items():
+        found = problem(integration.approval, template.approval, name)
+        if found is not None:
+            raise ConfigError(f"{path}: integration {integration.name!r}: templates.{name}.approval.{found[0]}: "
+                              f"{found[1]}")
 
 
 def _validate_template_options(path: Path, integration: IntegrationConfig) -> None:

@@ -83,6 +83,11 @@ FAILED = declare("failed", stage="load", kind="failure", description="the write 
 FLAGGED = declare("flagged", stage="load", kind="warning", description="reported by the source; not written")
 DEFERRED = declare("deferred", stage="load", kind="warning",
                    description="not sent this run (budget spent, target unreachable or busy); a later run sends it")
+# A plan a person had to approve before its load (runs/approval.py) and did not: nothing of it was written.
+PLAN_REJECTED = declare("plan_rejected", stage="load", kind="warning",
+                        description="the plan was rejected before its load; nothing was written")
+APPROVAL_TIMED_OUT = declare("approval_timed_out", stage="load", kind="warning",
+                             description="nobody approved the plan in time; nothing was written")
 
 # What a planned operation becomes once applied, unless a template maps its operations otherwise.
 DEFAULT_OP_OUTCOMES: dict[str, str] = {

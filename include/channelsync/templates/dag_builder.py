@@ -1,5 +1,8 @@
 """Build one Airflow DAG for one (integration, template): extract → validate → reconcile → load → report.
 
+An integration whose ``approval`` setting is not ``never`` gets one more task between reconcile and load,
+``approve_plan`` (runs/approval_operator.py): Airflow's ApprovalOperator, asking only when the plan needs it.
+
 Imported at DAG parse time: only airflow.sdk and light channelsync modules here; every stage body
 imports its heavy modules (pandas, GX, clients) when the task runs.
 """
@@ -13,6 +16,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, Param, TriggerRule, get_current_context, task
 
 from channelsync.config import IntegrationConfig, TemplateConfig
+from channelsync.runs.approval_config import ApprovalConfig
 from channelsync.templates.registry import TEMPLATES, TemplateSpec
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -71,6 +75,7 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
     # Every task that calls the PSA takes slots of the PSA's pool equal to the calls it has in flight:
     # reconcile reads with one, load writes with ``load.concurrency`` threads.
     psa_pool = f"{integration.psa.system}_api"
+    gated = integration.approval_for(template_name).mode != "never"
     load_slots = spec.options_model.model_validate(options).load.concurrency
     default_args = {
         "owner": integration.owner,
@@ -126,8 +131,16 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
             _steps(spec)
             ti = get_current_context()["ti"]
             results = {name: ti.xcom_pull(task_ids=name) for name in ("extract", "validate", "reconcile")}
-            failed = _load_failed(ti, results, partitioned=spec.partitioned)
-            summary = stage_report(_run_context(spec, integration, options), results, failed=failed)
+            held = _held_plan(results) if gated else None
+            # A plan rejected (or unanswered) before its load is a Warning, not a failed load.
+            failed = _load_failed(ti, results, partitioned=spec.partitioned) and held is None
+            run = _run_context(spec, integration, options)
+            summary = stage_report(run, results, failed=failed)
+            if held is not None:
+                from channelsync.state import repository
+
+                repository.record_error(run.state_url, int(summary["run_id"]), error_code=held[0],
+                                        error_message=held[1])
             _log_headline(summary)
             _alert(integration, spec.name, summary)
             if failed:
@@ -140,11 +153,33 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
         validated = validate(extracted)  # type: ignore[arg-type]
         planned = reconcile(validated)  # type: ignore[arg-type]
         if spec.partitioned:
-            loaded = load.partial(planned=planned).expand(partition=partitions(planned))  # type: ignore[arg-type]
+            mapped_over = partitions(planned)  # type: ignore[arg-type]
+            loaded = load.partial(planned=planned).expand(partition=mapped_over)
+            to_gate: list[Any] = [mapped_over, loaded]
         else:
             loaded = load(planned)  # type: ignore[arg-type]
+            to_gate = [loaded]
+        if gated:
+            # Its direct downstream tasks are what a rejection skips; the report (all done) still runs.
+            planned >> _approval_gate(integration, spec) >> to_gate
         loaded >> report()
     return dag
+
+
+def _approval_gate(integration: IntegrationConfig, spec: TemplateSpec) -> Any:
+    from channelsync.runs.approval_operator import TASK_ID, PlanApprovalOperator
+
+    return PlanApprovalOperator(task_id=TASK_ID, integration=integration.name, template=spec.name,
+                                partitioned=spec.partitioned, approval=integration.approval_for(spec.name))
+
+
+def _held_plan(results: dict[str, Any]) -> tuple[str, str] | None:
+    """(error code, reason) when the run's plan was rejected or not answered in time (its load skipped)."""
+    from channelsync import settings
+    from channelsync.runs import approval
+
+    planned = results.get("reconcile") or {}
+    return approval.held(settings.state_url(), int(planned["run_id"])) if planned.get("run_id") else None
 
 
 def watcher_asset(integration: IntegrationConfig, spec: TemplateSpec) -> Asset:
@@ -306,4 +341,14 @@ def _doc(integration: IntegrationConfig, spec: TemplateSpec) -> str:
         "- stages: extract → validate (Great Expectations) → reconcile (plan) → load (idempotent) → report\n"
         "- trigger with `{\"preview\": true}` to see the plan without writing anything; the plan's field-level "
         "diff is in the reconcile task's log.\n"
+        + _approval_doc(integration.approval_for(spec.name))
     )
+
+
+def _approval_doc(approval: ApprovalConfig) -> str:
+    if approval.mode == "never":
+        return ""
+    when = {"always": "every run", "first_runs": f"the first {approval.first_runs} approved run(s)",
+            "threshold": "a plan above a threshold"}[approval.mode]
+    return (f"- approval before load (`approve_plan`): {when}, in Airflow's Required actions; no answer within "
+            f"{approval.timeout_hours:g} h writes nothing\n")
