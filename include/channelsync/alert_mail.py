@@ -255,6 +255,10 @@ class SmtpSettings:
 class DeliveryFailed(Exception):
     """Every attempt to hand the message to the SMTP server failed (the message says the last reason)."""
 
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
 
 def build_message(settings: SmtpSettings, recipients: Sequence[str], subject_text: str, text: str, *,
                   reference: str) -> EmailMessage:
@@ -286,7 +290,7 @@ def send(message: EmailMessage, recipients: Sequence[str], settings: SmtpSetting
                         settings.attempts, _describe(exc))
             if attempt < settings.attempts:
                 sleep(min(2.0 ** (attempt - 1), 5.0))
-    raise DeliveryFailed(f"SMTP {settings.host}:{settings.port}: {_describe(last)}")
+    raise DeliveryFailed(f"SMTP {settings.host}:{settings.port}: {_describe(last)}", attempts=settings.attempts)
 
 
 def _send_once(message: EmailMessage, recipients: Sequence[str], settings: SmtpSettings) -> None:

@@ -22,8 +22,12 @@ new failed item, a template's alert) is sent at once. So an outage checked every
 when it starts, reminds every few hours, and its recovery is one message more.
 
 Every message is recorded in the alert log with its delivery status (``sent``, ``failed`` after the
-retries, ``no_recipients``); a failed one is composed and sent again as soon as the SMTP server takes
-the integration's next alert, so none is lost silently. Sending goes through Airflow's SMTP settings
+retries, ``no_recipients``), the attempts made, the last refusal and when it was tried. A failed one is
+composed again from the run's records and sent again: at once when the SMTP server takes the
+integration's next alert, and otherwise by the next report of any of the integration's runs once a
+backoff has passed (``RETRY_BACKOFF`` × the passes so far), for a day and at most
+``MAX_DELIVERY_ATTEMPTS`` attempts. What is still not delivered stays ``failed`` on the plugin's Alerts
+page and the dashboard's notice, so none is lost silently. Sending goes through Airflow's SMTP settings
 (:mod:`channelsync.alert_mail`).
 """
 
@@ -57,6 +61,8 @@ PENDING = (LOGGED, EMAIL_FAILED)
 STAGE_TASKS = frozenset({"extract", "validate", "reconcile", "partitions", "load"})
 STAGES = ("extract", "validate", "reconcile", "load", "report")
 RETRY_FAILED_WITHIN = timedelta(hours=24)
+MAX_DELIVERY_ATTEMPTS = 12  # four passes of alert_mail's three attempts; then it waits for a person
+RETRY_BACKOFF = timedelta(minutes=10)  # after a refused pass, before a report (not an alert) tries again
 
 
 def now_utc() -> datetime:
@@ -75,11 +81,25 @@ def notify_run(integration: IntegrationConfig, template: str, run_id: int, *, st
 
     ``failure`` (code, message): a failure the run row may not show yet (a report task that crashed)."""
     from channelsync import settings
-    from channelsync.state.db import session_scope
-    from channelsync.state.models import SyncRun
 
     url = state_url or settings.state_url()
     now = now or now_utc()
+    status = _notify(integration, template, run_id, url=url, failure=failure, now=now)
+    if status == SENT:  # the SMTP server takes mail again: what it refused earlier goes now
+        retry_failed(integration, state_url=url, now=now)
+    elif status is None:  # nothing of this run to send: a refused message whose backoff has passed goes
+        try:
+            retry_failed(integration, state_url=url, now=now, due_only=True)
+        except Exception:  # an earlier run's e-mail must not fail this run's report; the next one tries again
+            log.warning("alerts: retrying the refused e-mails of %s failed", integration.name, exc_info=True)
+    return status
+
+
+def _notify(integration: IntegrationConfig, template: str, run_id: int, *, url: str,
+            failure: tuple[str, str] | None, now: datetime) -> str | None:
+    from channelsync.state.db import session_scope
+    from channelsync.state.models import SyncRun
+
     _declare_outcomes(template)
     with session_scope(url) as session:
         run = session.get(SyncRun, run_id)
@@ -102,10 +122,7 @@ def notify_run(integration: IntegrationConfig, template: str, run_id: int, *, st
         alert = _run_alert(run, integration, found)
         row_ids = [row.id for row in rows]
         refused = _failed_message(session, run_id)  # a report run again: its refused message is the one to send
-    status = deliver(alert, state_url=url, row_ids=row_ids, retry_of=refused)
-    if status == SENT:  # the SMTP server takes mail again: what it refused earlier goes now
-        retry_failed(integration, state_url=url, now=now)
-    return status
+    return deliver(alert, state_url=url, row_ids=row_ids, retry_of=refused)
 
 
 def findings(session: Session, run: SyncRun, integration: str, *, failure: tuple[str, str] | None = None
@@ -306,6 +323,7 @@ def deliver(alert: RunAlert, *, state_url: str | None = None, row_ids: Iterable[
     if alert.run_id is not None and retry_of is None and not _first_claim(url, alert.run_id, message_id):
         return None
     status, rows_status = NO_RECIPIENTS, NO_RECIPIENTS
+    attempts, last_error = 0, None
     if alert.recipients:
         smtp = alert_mail.SmtpSettings.from_airflow()
         text = alert_mail.body(alert)
@@ -317,6 +335,7 @@ def deliver(alert: RunAlert, *, state_url: str | None = None, row_ids: Iterable[
             log.info("alert e-mail sent to %s (%d attempt(s)): %s", ", ".join(alert.recipients), attempts, subject)
         except alert_mail.DeliveryFailed as exc:
             status, rows_status = FAILED, EMAIL_FAILED
+            attempts, last_error = exc.attempts, str(exc)[:2000]
             log.error("[%s] alert e-mail to %s not delivered: %s; sent again after the next alert of %s goes out",
                       ALERT_DELIVERY_FAILED, ", ".join(alert.recipients), exc, alert.integration)
     else:
@@ -326,6 +345,9 @@ def deliver(alert: RunAlert, *, state_url: str | None = None, row_ids: Iterable[
         row = session.get(AlertLog, message_id)
         if row is not None:
             row.status = status
+            if attempts:
+                row.attempts = (row.attempts or 0) + attempts
+                row.last_error, row.last_attempt_at = last_error, now_utc()
         for pending in session.query(AlertLog).filter(AlertLog.id.in_(list(row_ids))).all():
             pending.status, pending.run_id = rows_status, pending.run_id or alert.run_id
             pending.recipients = list(alert.recipients)
@@ -346,9 +368,11 @@ def _first_claim(url: str, run_id: int, message_id: int) -> bool:
     return True
 
 
-def retry_failed(integration: IntegrationConfig, *, state_url: str, now: datetime | None = None) -> int:
+def retry_failed(integration: IntegrationConfig, *, state_url: str, now: datetime | None = None,
+                 due_only: bool = False) -> int:
     """Send again the integration's messages of the last day whose delivery failed (composed again from
-    the run's records). Returns how many were sent now."""
+    the run's records), each at most ``MAX_DELIVERY_ATTEMPTS`` attempts in all; ``due_only``: only those
+    whose backoff since their last attempt has passed. Returns how many were sent now."""
     from channelsync.state.db import session_scope
     from channelsync.state.models import AlertLog, SyncRun
 
@@ -356,8 +380,11 @@ def retry_failed(integration: IntegrationConfig, *, state_url: str, now: datetim
     with session_scope(state_url) as session:
         failed = (session.query(AlertLog).filter(AlertLog.integration == integration.name, AlertLog.status == FAILED,
                                                  AlertLog.run_id.is_not(None),
+                                                 AlertLog.attempts < MAX_DELIVERY_ATTEMPTS,
                                                  AlertLog.created_at >= now - RETRY_FAILED_WITHIN)
                   .order_by(AlertLog.id).limit(5).all())
+        if due_only:
+            failed = [m for m in failed if _retry_due(m, now)][:2]
         again: list[tuple[int, RunAlert, list[int]]] = []
         for message in failed:
             run = session.get(SyncRun, message.run_id)
@@ -370,6 +397,15 @@ def retry_failed(integration: IntegrationConfig, *, state_url: str, now: datetim
     for message_id, alert, row_ids in again:
         sent += deliver(alert, state_url=state_url, row_ids=row_ids, retry_of=message_id) == SENT
     return sent
+
+
+def _retry_due(message: AlertLog, now: datetime) -> bool:
+    """A pass refused ``n`` times waits ``n`` × the backoff: an SMTP server down for hours is not asked
+    by every report of every run."""
+    if message.last_attempt_at is None:
+        return True
+    passes = max(1, (message.attempts or 0) // 3)
+    return now - _aware(message.last_attempt_at) >= RETRY_BACKOFF * passes
 
 
 # -- Airflow's failure callbacks ------------------------------------------------------------------------

@@ -142,7 +142,7 @@ def dashboard_page(request: Request) -> Response:
         by_integration.setdefault(card.integration, []).append(card)
     tally = {colour: sum(1 for c in cards if c.colour == colour) for colour in ("red", "yellow", "green", "gray")}
     return render(request, "dashboard.html", by_integration=by_integration, tally=tally, config_error=config_error,
-                  status_labels=STATUS_LABELS, dag_url=dag_url)
+                  status_labels=STATUS_LABELS, dag_url=dag_url, undelivered=alert_pages.undelivered(request))
 
 
 def _brief_json(run: Any) -> dict[str, Any] | None:
@@ -154,17 +154,25 @@ def _brief_json(run: Any) -> dict[str, Any] | None:
     return data
 
 
+def _endpoint_json(endpoint: Any) -> dict[str, Any]:
+    data = asdict(endpoint)
+    data["checked_at"] = endpoint.checked_at.isoformat() if endpoint.checked_at else None
+    return data
+
+
 @app.get("/api/dashboard", name="dashboard_json")
 def dashboard_json(request: Request) -> JSONResponse:
     cards, config_error = _cards(request)
     return JSONResponse({
         "config_error": config_error,
+        "undelivered_alerts": [m.id for m in alert_pages.undelivered(request)],
         "cards": [{"integration": c.integration, "template": c.template, "dag_id": c.dag_id, "colour": c.colour,
                    "reasons": c.reasons, "schedule": c.schedule, "paused": c.paused, "enabled": c.enabled,
                    "configured": c.configured, "running": c.running,
                    "overdue_since": c.overdue.isoformat() if c.overdue else None,
                    "last_run": _brief_json(c.last_run), "last_finished": _brief_json(c.last_finished),
-                   "last_success": _brief_json(c.last_success)} for c in cards],
+                   "last_success": _brief_json(c.last_success),
+                   "endpoints": [_endpoint_json(e) for e in c.endpoints]} for c in cards],
     }, headers=SECURITY_HEADERS)
 
 
@@ -368,4 +376,4 @@ def static_file(name: str) -> Response:
 
 # ---- the routes that change something (registered on ``app`` by importing them) ---------------------
 
-from . import mapping_pages, reruns  # noqa: E402,F401  (they import app from here)
+from . import alert_pages, mapping_pages, reruns  # noqa: E402,F401  (they import app from here)

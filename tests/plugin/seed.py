@@ -119,6 +119,8 @@ class Seeded:
     retired_run: int  # old-msp catalog_sync (no longer configured)
     connectwise_run: int  # demo-connectwise catalog_sync, Success
     billing_run: int | None = None  # demo-autotask subscription_billing (with ``billing`` keys)
+    health_run: int | None = None  # demo-autotask health, the latest: Crayon down
+    failed_alert: int | None = None  # alert_log: demo-autotask price_availability's e-mail, not delivered
 
 
 def _run(url: str, integration: str, template: str, key: str, *, started: datetime, status: str,
@@ -208,4 +210,56 @@ def seed(url: str, staging: Path, *, now: datetime | None = None, billing: Billi
     retired_run = _run(url, "old-msp", "catalog_sync", "scheduled__1", started=now - 5 * day, status="success",
                        items={"load": [_product("OLD-1", "updated")]})
     billing_run = _billing(url, staging, billing, now - timedelta(hours=3)) if billing else None
-    return Seeded(warning_run, failed_run, preview_run, retired_run, connectwise_run, billing_run)
+    health_run = _health(url, now)
+    failed_alert = _alerts(url, failed_run, connectwise_run, now)
+    return Seeded(warning_run, failed_run, preview_run, retired_run, connectwise_run, billing_run, health_run,
+                  failed_alert)
+
+
+def _alerts(url: str, failed_run: int, connectwise_run: int, now: datetime) -> int:
+    """The alert log as channelsync.alerts leaves it: demo-autotask's failed run's e-mail refused by the SMTP
+    server through two passes (not delivered yet), a demo-connectwise e-mail sent."""
+    from channelsync.state.models import AlertLog
+
+    with session_scope(url) as session:
+        refused = AlertLog(integration="demo-autotask", template="price_availability", run_id=failed_run,
+                           error_code="AUTOTASK_VALIDATION", severity="error",
+                           recipients=["msp-integrations@example.com"],
+                           subject="[channelsync] demo-autotask price_availability: load failed "
+                                   "(AUTOTASK_VALIDATION)",
+                           status="failed", attempts=6, created_at=now - timedelta(minutes=19),
+                           last_error="SMTP 127.0.0.1:25: SMTPDataError: (451, b'4.3.0 try again later')",
+                           last_attempt_at=now - timedelta(minutes=2))
+        session.add(refused)
+        session.add(AlertLog(integration="demo-connectwise", template="catalog_sync", run_id=connectwise_run,
+                             severity="warning", recipients=["msp-integrations@example.com"],
+                             subject="[channelsync] demo-connectwise catalog_sync: 1 item(s) need a look",
+                             status="sent", attempts=1, created_at=now - timedelta(minutes=50),
+                             last_attempt_at=now - timedelta(minutes=50)))
+        session.flush()
+        return refused.id
+
+
+def _health(url: str, now: datetime) -> int:
+    """Health checks as the health template records them: demo-autotask's Crayon went down at the last
+    check (it was up at the one before), demo-connectwise's systems are all up."""
+    import channelsync.templates.health.steps  # noqa: F401  (declares up / degraded / down)
+
+    def endpoint(key: str, outcome: str, latency: int, **extra: Any) -> dict[str, Any]:
+        return {"entity_type": "endpoint", "source_key": key, "outcome": outcome,
+                "warnings": [f"latency_ms: {latency}"] + (
+                    ["api_budget_left: 9500 of 10000 per 60 min"] if key == "autotask" else []), **extra}
+
+    autotask = ("autotask", "tdsynnex_xml", "tdsynnex_ion")
+    _run(url, "demo-autotask", "health", "scheduled__before", started=now - timedelta(minutes=10),
+         status="no_change", items={"reconcile": [endpoint(k, "up", 90) for k in (*autotask, "crayon")]}, duration=2.0)
+    down = _run(url, "demo-autotask", "health", "scheduled__latest", started=now - timedelta(minutes=5),
+                status="failure", duration=2.0,
+                items={"reconcile": [*(endpoint(k, "up", 120) for k in autotask),
+                                     endpoint("crayon", "down", 40, error_code="CRAYON_AUTH_FAILED",
+                                              error_message="Crayon refused the API client (HTTP 401)")]},
+                error=("HEALTH_SYSTEM_DOWN", "load: crayon down (CRAYON_AUTH_FAILED)"))
+    _run(url, "demo-connectwise", "health", "scheduled__latest", started=now - timedelta(minutes=5),
+         status="no_change", duration=2.0,
+         items={"reconcile": [endpoint(k, "up", 80) for k in ("connectwise", "tdsynnex_xml", "tdsynnex_ion", "pax8")]})
+    return down

@@ -49,6 +49,37 @@ def test_the_dashboard_colours_each_template_by_its_records(airflow_server: Airf
     assert {"demo-autotask__order_status", "demo-connectwise__submit_orders"} <= set(cards)
 
 
+def test_each_card_shows_the_endpoints_its_template_uses_and_a_down_one_turns_it_red(
+        airflow_server: AirflowServer) -> None:
+    cards = _cards(airflow_server)
+
+    def states(dag_id: str) -> dict[str, str]:
+        return {e["key"]: e["outcome"] for e in cards[dag_id]["endpoints"]}
+
+    health = cards["demo-autotask__health"]
+    assert states("demo-autotask__health") == {"autotask": "up", "tdsynnex_xml": "up", "tdsynnex_ion": "up",
+                                               "crayon": "down"}
+    assert health["colour"] == "red" and any(r.startswith("endpoint down: crayon [CRAYON_AUTH_FAILED]")
+                                             for r in health["reasons"])
+    (crayon,) = [e for e in health["endpoints"] if e["key"] == "crayon"]
+    assert crayon["run_id"] == airflow_server.seeded.health_run and crayon["stale"] is False
+    # billing reads Crayon: red; the TD SYNNEX catalog does not, so Crayon is not on its card (still Yellow)
+    billing = cards["demo-autotask__subscription_billing"]
+    assert "crayon" in states("demo-autotask__subscription_billing") and billing["colour"] == "red"
+    assert any(r.startswith("endpoint down: crayon") for r in billing["reasons"])
+    assert states("demo-autotask__catalog_sync") == {"autotask": "up", "tdsynnex_xml": "up", "tdsynnex_ion": "up"}
+    assert cards["demo-autotask__catalog_sync"]["colour"] == "yellow"
+    assert states("demo-connectwise__catalog_sync") == {"connectwise": "up", "tdsynnex_xml": "up",
+                                                        "tdsynnex_ion": "up"}
+    assert cards["demo-connectwise__catalog_sync"]["colour"] == "green"
+    assert cards["old-msp__catalog_sync"]["endpoints"] == []  # no health run recorded
+    page = airflow_server.get("/channelsync/", user="viewer").text
+    card = page[page.index('id="demo-autotask__health"'):]
+    card = card[:card.index("</article>")]
+    assert "endpoint-down" in card and "crayon down" in card and "[CRAYON_AUTH_FAILED]" in card
+    assert f'/channelsync/runs/{airflow_server.seeded.health_run}"' in card
+
+
 def test_the_dashboard_draws_trend_pictures(airflow_server: AirflowServer) -> None:
     page = airflow_server.get("/channelsync/", user="viewer").text
     card = page[page.index('id="demo-autotask__catalog_sync"'):page.index('id="demo-autotask__price_availability"')]
@@ -136,4 +167,25 @@ def test_the_error_catalog_lists_every_code_and_where_it_occurred(airflow_server
     assert {"AUTOTASK_AUTH_FAILED", "AUTOTASK_VALIDATION", "CATALOG_CONFLICT"} <= seen_codes
     assert "TDS_FLATFILE_CORRUPT" not in seen_codes  # in the catalog, not in any run
     demo = {c for c in seen_codes if any(r["integration"].startswith("demo-") for r in codes[c]["recent_runs"])}
-    assert demo == {"AUTOTASK_AUTH_FAILED", "AUTOTASK_VALIDATION", "CATALOG_CONFLICT", "BILLING_CUSTOMER_UNMAPPED"}
+    assert demo == {"AUTOTASK_AUTH_FAILED", "AUTOTASK_VALIDATION", "CATALOG_CONFLICT", "BILLING_CUSTOMER_UNMAPPED",
+                    "CRAYON_AUTH_FAILED", "HEALTH_SYSTEM_DOWN"}  # the last two: the seeded health check
+
+
+def test_the_alerts_page_lists_each_e_mail_with_its_delivery_and_the_dashboard_notices_the_undelivered(
+        airflow_server: AirflowServer) -> None:
+    messages = airflow_server.get("/channelsync/api/alerts", user="viewer").json()["messages"]
+    refused = next(m for m in messages if m["id"] == airflow_server.seeded.failed_alert)
+    assert (refused["status"], refused["attempts"]) == ("failed", 6)
+    assert refused["run_id"] == airflow_server.seeded.failed_run
+    assert "451" in refused["last_error"] and refused["recipients"] == ["msp-integrations@example.com"]
+    assert {"failed", "sent"} <= {m["status"] for m in messages}  # (the rerun DAGs of acme: no_recipients)
+    only = airflow_server.get("/channelsync/api/alerts", user="viewer", params={"status": "failed"}).json()["messages"]
+    assert [m["id"] for m in only] == [airflow_server.seeded.failed_alert]
+    page = airflow_server.get("/channelsync/alerts", user="viewer").text
+    assert "not delivered" in page and "4.3.0 try again later" in page
+    assert f'/channelsync/runs/{airflow_server.seeded.failed_run}"' in page
+    dashboard = airflow_server.get("/channelsync/", user="viewer").text
+    assert "1 alert e-mail of the last day not delivered" in dashboard
+    assert "/channelsync/alerts?status=failed" in dashboard
+    assert airflow_server.get("/channelsync/api/dashboard", user="viewer").json()["undelivered_alerts"] == [
+        airflow_server.seeded.failed_alert]

@@ -25,7 +25,8 @@ DAG_SCOPED = {"/history/{dag_id}", "/api/history/{dag_id}", "/runs/{run_id}", "/
               "/runs/{run_id}/items.csv", "/dag-runs/{dag_id}/{airflow_run_id:path}",
               "/mappings/{integration}", "/api/mappings/{integration}", "/mappings/{integration}/customers/{key}",
               "/api/mappings/{integration}/customers/{key}"}
-SIGNED_IN = {"/", "/api/dashboard", "/errors", "/api/errors", "/static/{name}", "/mappings"}
+SIGNED_IN = {"/", "/api/dashboard", "/errors", "/api/errors", "/static/{name}", "/mappings", "/alerts",
+             "/api/alerts"}
 # The routes that change something (POST), each needing edit access to its DAG.
 CHANGES = {"/runs/{run_id}/items/{item_id}/rerun", "/runs/{run_id}/rerun-failed",
            "/mappings/{integration}/customers/{key}"}
@@ -150,6 +151,10 @@ def test_pages_only_show_what_the_user_may_read(airflow_server: AirflowServer) -
     errors = airflow_server.get("/channelsync/api/errors", user="cwonly").json()["errors"]
     assert errors  # the catalog itself is for everyone signed in …
     assert not [r for e in errors for r in e["recent_runs"] if r["integration"] != "demo-connectwise"]  # … its runs not
+    alerts = airflow_server.get("/channelsync/api/alerts", user="cwonly").json()["messages"]
+    assert [m["dag_id"] for m in alerts] == ["demo-connectwise__catalog_sync"]
+    assert airflow_server.get("/channelsync/api/alerts", user="outsider").json()["messages"] == []
+    assert airflow_server.get("/channelsync/api/dashboard", user="cwonly").json()["undelivered_alerts"] == []
 
 
 def test_pages_carry_a_content_security_policy_without_scripts(airflow_server: AirflowServer) -> None:

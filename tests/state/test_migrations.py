@@ -88,3 +88,34 @@ def test_upgrade_from_0002_moves_the_ledger_and_stages_the_items(state_url: str)
         ledger = session.scalars(select(OperationLedger)).one()
     assert stages == {"quarantined": "validate", "conflict": "reconcile", "created": "load"}
     assert (ledger.scope, ledger.idempotency_key, ledger.target_id, ledger.status) == ("run:1", "k1", "9", "applied")
+
+
+def test_0005_downgrades_and_upgrades_again(state_url: str) -> None:
+    """0005 (the pages' indexes, the trends' day rows, alert delivery attempts) goes down to 0004 and up
+    again on either dialect, keeping the runs and alert rows."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    db.upgrade(state_url)
+    with db.get_engine(state_url).begin() as connection:
+        connection.execute(text("INSERT INTO sync_runs (id, integration, template, run_key, preview, status, "
+                                "started_at, counts, api_calls) VALUES (1, 'i', 't', 'r', false, 'success', "
+                                "CURRENT_TIMESTAMP, '{}', '{}')"))
+        connection.execute(text("INSERT INTO alert_log (integration, run_id, severity, recipients, subject, status, "
+                                "created_at, attempts, last_error) VALUES ('i', 1, 'error', '[]', 's', 'failed', "
+                                "CURRENT_TIMESTAMP, 2, 'refused')"))
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", state_url.replace("%", "%%"))
+    command.downgrade(config, "0004")
+    down = inspect(db.get_engine(state_url))
+    assert "sync_run_days" not in down.get_table_names()
+    assert "attempts" not in {c["name"] for c in down.get_columns("alert_log")}
+    assert "ix_sync_runs_integration" in {i["name"] for i in down.get_indexes("sync_runs")}
+    assert db.upgrade(state_url) == _head()
+    up = inspect(db.get_engine(state_url))
+    assert {"ix_sync_runs_key_id", "ix_sync_runs_started_at"} <= {i["name"] for i in up.get_indexes("sync_runs")}
+    with db.get_engine(state_url).connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM sync_runs")).scalar() == 1
+        assert connection.execute(text("SELECT status, attempts FROM alert_log")).one() == ("failed", 0)

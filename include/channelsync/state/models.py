@@ -5,12 +5,13 @@ Changing a model needs a migration in ``state/migrations/versions``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -35,10 +36,16 @@ class SyncRun(Base):
     """One run of one template for one integration (a DAG run, or a CLI preview)."""
 
     __tablename__ = "sync_runs"
-    __table_args__ = (UniqueConstraint("integration", "template", "run_key", name="uq_sync_runs_run_key"),)
+    __table_args__ = (
+        UniqueConstraint("integration", "template", "run_key", name="uq_sync_runs_run_key"),
+        # A pair's newest runs, newest first (the dashboard's cards, history, the health states): one
+        # backward probe per pair, however many runs a year leaves.
+        Index("ix_sync_runs_key_id", "integration", "template", "id"),
+        Index("ix_sync_runs_started_at", "started_at"),  # the trends' and the error catalog's recent days
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    integration: Mapped[str] = mapped_column(String(100), index=True)
+    integration: Mapped[str] = mapped_column(String(100))
     template: Mapped[str] = mapped_column(String(50))
     run_key: Mapped[str] = mapped_column(String(250))  # dag_id/run_id
     preview: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -59,7 +66,8 @@ class SyncItem(Base):
 
     __tablename__ = "sync_items"
     __table_args__ = (Index("ix_sync_items_run_outcome", "run_id", "outcome"),
-                      Index("ix_sync_items_run_stage", "run_id", "stage"))
+                      # a mapped load task's own items (replace_items), and a stage's (migration 0008)
+                      Index("ix_sync_items_run_stage_partition", "run_id", "stage", "partition"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
@@ -92,8 +100,9 @@ class CrossReference(Base):
     psa_system: Mapped[str] = mapped_column(String(30))
     entity_type: Mapped[str] = mapped_column(String(40))
     source_key: Mapped[str] = mapped_column(String(250))
-    psa_id: Mapped[str] = mapped_column(String(64))
-    fingerprint: Mapped[str] = mapped_column(String(64))
+    psa_id: Mapped[str] = mapped_column(String(250))
+    # what channelsync last wrote: a hash, or (billing) the stretches it posted, as JSON (migration 0007)
+    fingerprint: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
@@ -199,7 +208,25 @@ class CategoryMapping(Base):
     selected: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class SyncRunDay(Base):
+    """One (integration, template)'s runs of one closed UTC day, summed for the dashboard's trends
+    (``ui/trends.py``): runs by status, items by outcome kind, errors by code, duration sum and count."""
+
+    __tablename__ = "sync_run_days"
+    __table_args__ = (UniqueConstraint("integration", "template", "day", name="uq_sync_run_days"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    integration: Mapped[str] = mapped_column(String(100))
+    template: Mapped[str] = mapped_column(String(50))
+    day: Mapped[date] = mapped_column(Date)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class AlertLog(Base):
+    """One alert message (or a template's alert row, e-mailed within a message) and how its delivery went:
+    ``attempts`` handed to the SMTP server so far, the last refusal, and when it was last tried."""
+
     __tablename__ = "alert_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -212,6 +239,9 @@ class AlertLog(Base):
     subject: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), default="queued")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ConfigAudit(Base):
@@ -255,3 +285,28 @@ class ConcurrencyLease(Base):
     slot: Mapped[int] = mapped_column(Integer)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SyncApproval(Base):
+    """A person's decision on a run's plan before its load (runs/approval.py): one row per (run, plan
+    digest). A cleared gate finds the approval of the same plan and does not ask again; a plan that
+    changed (reconcile rerun on new data) has a new digest and is asked for again."""
+
+    __tablename__ = "sync_approvals"
+    __table_args__ = (UniqueConstraint("run_id", "plan_digest", name="uq_sync_approval"),
+                      Index("ix_sync_approvals_template", "integration", "template", "decision"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
+    integration: Mapped[str] = mapped_column(String(100))
+    template: Mapped[str] = mapped_column(String(50))
+    plan_digest: Mapped[str] = mapped_column(String(64))
+    # pending (asked, no answer yet) | approved | rejected | timed_out
+    decision: Mapped[str] = mapped_column(String(20), default="pending")
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)  # why approval was asked
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # counts and measures shown
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(250), nullable=True)  # the Airflow user's name (id)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)  # the person's, with the answer
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # the decision as the run reports it

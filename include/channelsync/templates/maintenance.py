@@ -6,6 +6,8 @@
 - ``ledger_retention``: removes run-scoped ledger rows of runs finished that long ago (a finished
   run is never retried). Tenant-scoped rows — the exactly-once record of creations, postings and
   submissions — are kept for ever.
+- ``weekly_digest``: each integration's digest of the last full week, e-mailed to its alert lists
+  once (the first run after the week ends; a refused one the next day): ``channelsync.digest``.
 
 Imported at DAG parse time: airflow.sdk only; the task bodies import the rest.
 """
@@ -30,7 +32,7 @@ def retention_days() -> float:
 def build_maintenance_dag() -> DAG:
     with DAG(
         dag_id="channelsync_maintenance",
-        description="channelsync housekeeping: staged files and run-scoped ledger rows past retention",
+        description="channelsync housekeeping: staged files and ledger rows past retention, weekly digests",
         doc_md=__doc__,
         schedule="@daily",
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -54,8 +56,16 @@ def build_maintenance_dag() -> DAG:
 
             return remove_run_scoped_ledger(older_than_days=retention_days())
 
+        @task(task_id="weekly_digest")
+        def weekly_digest() -> dict[str, Any]:
+            from channelsync import digest, settings
+            from channelsync.config import load_config
+
+            return digest.send_due(load_config(settings.config_path()), state_url=settings.state_url())
+
         staging_retention()
         ledger_retention()
+        weekly_digest()
     return dag
 
 

@@ -1,9 +1,10 @@
 """The dashboard's status colour of one (integration, template), from its run records and schedule.
 
 - **Green**: the last run was fine (Success or No Change).
-- **Yellow**: the last run had warnings (conflicts, quarantined rows, deferred writes), or a run is
-  overdue against the schedule.
-- **Red**: the last run failed, or items failed and need someone to act.
+- **Yellow**: the last run had warnings (conflicts, quarantined rows, deferred writes), a run is
+  overdue against the schedule, or an endpoint the template uses is degraded (slow, API budget low).
+- **Red**: the last run failed, an endpoint the template uses is down (the health template's last check),
+  or items failed and need someone to act.
 - **Gray**: disabled in the integrations file, paused in Airflow, not configured (records of a
   template no longer in the file), or no run yet.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from channelsync.ui.labels import outcome_kind, summarize_counts
@@ -27,6 +29,9 @@ CRON_PRESETS = {
     "@monthly": "0 0 1 * *", "@quarterly": "0 0 1 */3 *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *",
 }
 CLOCK_SLACK = timedelta(seconds=60)
+# An endpoint state older than this (the health DAG paused or gone) is shown, but colours nothing: an
+# outage a week old says nothing about now.
+ENDPOINT_STALE_AFTER = timedelta(hours=2)
 MIN_GRACE, MAX_GRACE = timedelta(minutes=10), timedelta(hours=2)
 
 
@@ -54,6 +59,19 @@ def overdue_since(schedule: str | None, *, last_started: datetime | None, now: d
     expression = cron_expression(schedule)
     if expression is None:
         return None
+    expected = _due(expression, now)
+    if expected is None:
+        return None
+    started = as_utc(last_started)
+    if started is not None and started >= expected - CLOCK_SLACK:
+        return None
+    return expected
+
+
+@lru_cache(maxsize=512)
+def _due(expression: str, now: datetime) -> datetime | None:
+    """The fire time a run should have started by ``now``, once its grace has passed (None: not yet).
+    Cached: the dashboard's cards share a few schedules and one ``now``."""
     from croniter import croniter
 
     try:
@@ -64,12 +82,7 @@ def overdue_since(schedule: str | None, *, last_started: datetime | None, now: d
         return None
     grace = min(max((latest - before) / 2, MIN_GRACE), MAX_GRACE)
     expected = latest if now - latest >= grace else before
-    if now - expected < grace:
-        return None
-    started = as_utc(last_started)
-    if started is not None and started >= expected - CLOCK_SLACK:
-        return None
-    return expected
+    return None if now - expected < grace else expected
 
 
 @dataclass
@@ -87,6 +100,22 @@ class RunBrief:
     api_calls: dict[str, Any]
     error_code: str | None
     error_message: str | None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One system's state as the integration's last health check recorded it (``templates/health``)."""
+
+    key: str  # "autotask", "tdsynnex_xml", "crayon", …
+    outcome: str  # up | degraded | down
+    run_id: int
+    checked_at: datetime | None
+    stale: bool = False  # older than ENDPOINT_STALE_AFTER
+    latency_ms: float | None = None
+    budget_left: int | None = None
+    budget_limit: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
 
 
 @dataclass
@@ -107,6 +136,7 @@ class Card:
     colour: str = GRAY
     reasons: list[str] = field(default_factory=list)
     trends: Any = None
+    endpoints: list[Endpoint] = field(default_factory=list)  # the systems this template uses
 
 
 def colour(card: Card) -> tuple[str, list[str]]:
@@ -132,6 +162,16 @@ def colour(card: Card) -> tuple[str, list[str]]:
         yellow.append("warnings: " + ", ".join(summarize_counts(warned)))
     elif last.status == "warning" and not failed:
         yellow.append("last run ended with warnings")
+    for endpoint in card.endpoints:
+        if endpoint.stale:
+            continue
+        if endpoint.outcome == "down":
+            code = f" [{endpoint.error_code}]" if endpoint.error_code else ""
+            red.append(f"endpoint down: {endpoint.key}{code} at the health check of "
+                       f"{endpoint.checked_at:%Y-%m-%d %H:%M} UTC" if endpoint.checked_at else
+                       f"endpoint down: {endpoint.key}{code}")
+        elif endpoint.outcome == "degraded":
+            yellow.append(f"endpoint degraded: {endpoint.key} (slow, or little API budget left)")
     if card.overdue is not None:
         yellow.append(f"overdue: a run was due {card.overdue:%Y-%m-%d %H:%M} UTC (schedule {card.schedule})")
     if card.paused is None:

@@ -6,8 +6,11 @@ Every label and tooltip is escaped (error codes and names come from records); th
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -23,6 +26,8 @@ KIND_LABELS = {"failure": "failed", "warning": "warnings", "write": "written", "
 CODE_PALETTE = ["#c62828", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457"]
 OTHER_COLOUR = "#78909c"
 TOP_CODES = len(CODE_PALETTE)
+DRAWN_KEPT = 2048  # cards' charts kept drawn (a dashboard of 200 cards is 5 MB of SVG; most cards do not change
+# between two views a minute apart)
 
 
 def _number(value: float) -> str:
@@ -135,3 +140,35 @@ def errors_legend(errors: dict[str, list[int]]) -> list[tuple[str, str, int]]:
     legend = [(code, CODE_PALETTE[n], sum(errors[code])) for n, code in enumerate(ranked[:TOP_CODES])]
     rest = sum(sum(errors[code]) for code in ranked[TOP_CODES:])
     return legend + ([("other codes", OTHER_COLOUR, rest)] if rest else [])
+
+
+_drawn: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+_drawn_lock = threading.Lock()
+
+
+def card_charts(trend: Any, labels: dict[str, str]) -> Markup:
+    """A card's four charts and the errors' legend, drawn once per distinct trend (``ui.trends.Trend``):
+    the same numbers draw the same pictures, so an unchanged card costs a lookup."""
+    key = (tuple(trend.days), _frozen(trend.runs), _frozen(trend.items), _frozen(trend.errors),
+           tuple(trend.duration), tuple(sorted(labels.items())))
+    with _drawn_lock:
+        found = _drawn.get(key)
+        if found is not None:
+            _drawn.move_to_end(key)
+            return found
+    legend = "".join(f'<li><svg class="swatch" viewBox="0 0 8 8" width="8" height="8"><rect width="8" height="8" '
+                     f'fill="{escape(colour)}"/></svg> {escape(code)} ({total})</li>'
+                     for code, colour, total in errors_legend(trend.errors))
+    drawn = Markup("").join([runs_chart(trend.days, trend.runs, labels), items_chart(trend.days, trend.items),
+                             errors_chart(trend.days, trend.errors),
+                             Markup(f'<ul class="legend">{legend}</ul>') if legend else Markup(""),
+                             duration_chart(trend.days, trend.duration)])
+    with _drawn_lock:
+        _drawn[key] = drawn
+        while len(_drawn) > DRAWN_KEPT:
+            _drawn.popitem(last=False)
+    return drawn
+
+
+def _frozen(series: dict[str, list[int]]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    return tuple(sorted((name, tuple(values)) for name, values in series.items()))

@@ -1,6 +1,9 @@
 """The dashboard's cards: one per (integration, template) of the integrations file, plus any with run
 records but no longer configured. Built from the config, the template registry and the records only,
-so a new template shows up with no change here."""
+so a new template shows up with no change here.
+
+Each card also shows the endpoints its template uses (the PSA, and the distributors its registry entry
+names; all of them when it names none) as the integration's last health check recorded them."""
 
 from __future__ import annotations
 
@@ -12,9 +15,12 @@ from sqlalchemy.orm import Session
 
 from channelsync.config import ChannelsyncConfig
 from channelsync.templates.dag_builder import dag_id_for
+from channelsync.templates.health.status import EndpointState
 from channelsync.templates.registry import TEMPLATES
 from channelsync.ui import queries
-from channelsync.ui.cards import Card, finalize, overdue_since
+from channelsync.ui.cards import ENDPOINT_STALE_AFTER, Card, Endpoint, as_utc, finalize, overdue_since
+
+PSA_SYSTEMS = ("autotask", "connectwise")  # health's item keys of the PSA (templates/health/probe.py)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,9 @@ def build_cards(session: Session, *, config: ChannelsyncConfig | None, paused: d
     ``records``: :func:`queries.card_runs`, when the caller has read them already."""
     records = queries.card_runs(session) if records is None else records
     configured = configured_templates(config)
+    health_runs = {integration: runs.last_finished.id for (integration, template), runs in records.items()
+                   if template == queries.HEALTH and runs.last_finished is not None}
+    states = queries.endpoint_states(session, health_runs)
     cards: list[Card] = []
     for integration, template in card_keys(config, records):
         dag_id = dag_id_for(integration, template)
@@ -63,6 +72,7 @@ def build_cards(session: Session, *, config: ChannelsyncConfig | None, paused: d
             paused=paused.get(dag_id), last_run=runs.last_run, last_finished=runs.last_finished,
             last_success=runs.last_success, running=bool(last_real and last_real.status == "running"),
             overdue=overdue_since(schedule, last_started=last_real.started_at if last_real else None, now=now),
+            endpoints=[endpoint(state, now) for state in states.get(integration, []) if uses(template, state.key)],
         )
         cards.append(finalize(card))
     if with_trends:
@@ -70,3 +80,21 @@ def build_cards(session: Session, *, config: ChannelsyncConfig | None, paused: d
         for card in cards:
             card.trends = trend_by_key.get((card.integration, card.template))
     return cards
+
+
+def uses(template: str, system: str) -> bool:
+    """Whether ``template`` calls ``system`` (a health item key: "autotask", "tdsynnex_ion", "crayon" …): the
+    PSA, and the distributors its registry entry names. One that names none uses whichever the
+    integration configures (billing: Crayon or Pax8), so every endpoint counts for it, as for health."""
+    spec = TEMPLATES.get(template)
+    if template == queries.HEALTH or spec is None or not spec.distributors:
+        return True
+    return system in PSA_SYSTEMS or any(system == name or system.startswith(f"{name}_") for name in spec.distributors)
+
+
+def endpoint(state: EndpointState, now: datetime) -> Endpoint:
+    checked = as_utc(state.checked_at)
+    return Endpoint(key=state.key, outcome=state.outcome, run_id=state.run_id, checked_at=checked,
+                    stale=checked is None or now - checked > ENDPOINT_STALE_AFTER, latency_ms=state.latency_ms,
+                    budget_left=state.budget_left, budget_limit=state.budget_limit, error_code=state.error_code,
+                    error_message=state.error_message)

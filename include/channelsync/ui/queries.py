@@ -8,20 +8,20 @@ the user may read the DAGs concerned (the plugin asks Airflow's auth manager) an
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import Select, String, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from channelsync.state.models import SyncItem, SyncRun
+from channelsync.templates.health.status import EndpointState
 from channelsync.ui.cards import SUCCESSFUL, RunBrief, as_utc
-from channelsync.ui.labels import outcome_kind
+from channelsync.ui.trends import TREND_DAYS, Trend, trends  # noqa: F401  (the dashboard's)
 
 Key = tuple[str, str]  # (integration, template)
-TREND_DAYS = 30
 
 
 def brief(run: SyncRun) -> RunBrief:
@@ -40,31 +40,89 @@ class CardRuns:
     last_success: RunBrief | None = None
 
 
-def _latest_ids(session: Session, *conditions: Any) -> dict[Key, int]:
-    query = select(SyncRun.integration, SyncRun.template, func.max(SyncRun.id)).group_by(
-        SyncRun.integration, SyncRun.template)
-    if conditions:
-        query = query.where(*conditions)
-    return {(integration, template): run_id for integration, template, run_id in session.execute(query)}
+# The distinct (integration, template) pairs of a year of runs, on PostgreSQL: a loose index scan over
+# ix_sync_runs_key_id (one index probe per pair) where GROUP BY / DISTINCT would read every run.
+_PG_KEYS = """
+WITH RECURSIVE keys AS (
+  (SELECT integration, template FROM sync_runs ORDER BY integration, template LIMIT 1)
+  UNION ALL
+  SELECT next.integration, next.template FROM keys, LATERAL (
+    SELECT integration, template FROM sync_runs
+    WHERE (sync_runs.integration, sync_runs.template) > (keys.integration, keys.template)
+    ORDER BY integration, template LIMIT 1) AS next
+)
+SELECT integration, template FROM keys
+"""
+
+
+def _keys(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return text(_PG_KEYS).columns(integration=String(), template=String()).subquery("keys")
+    return select(SyncRun.integration, SyncRun.template).distinct().subquery("keys")  # SQLite: a small store
 
 
 def card_runs(session: Session) -> dict[Key, CardRuns]:
     """For every (integration, template) with records: its newest run, newest real run, newest
-    finished real run and newest successful one."""
+    finished real run and newest successful one — each one backward probe of ix_sync_runs_key_id,
+    however long the history."""
+    keys = _keys(session)
     real = SyncRun.preview.is_(False)
-    picks = {
-        "last_run": _latest_ids(session),
-        "last_real": _latest_ids(session, real),
-        "last_finished": _latest_ids(session, real, SyncRun.status != "running"),
-        "last_success": _latest_ids(session, real, SyncRun.status.in_(SUCCESSFUL)),
-    }
-    wanted = {run_id for chosen in picks.values() for run_id in chosen.values()}
+
+    def newest(*conditions: Any) -> Any:
+        return (select(SyncRun.id).where(SyncRun.integration == keys.c.integration,
+                                         SyncRun.template == keys.c.template, *conditions)
+                .order_by(SyncRun.id.desc()).limit(1).scalar_subquery())
+
+    attributes = ("last_run", "last_real", "last_finished", "last_success")
+    rows = session.execute(select(keys.c.integration, keys.c.template, newest(), newest(real),
+                                  newest(real, SyncRun.status != "running"),
+                                  newest(real, SyncRun.status.in_(SUCCESSFUL)))).all()
+    wanted = {run_id for row in rows for run_id in row[2:] if run_id is not None}
     runs = {run.id: brief(run) for run in _runs_by_id(session, wanted)}
-    result: dict[Key, CardRuns] = defaultdict(CardRuns)
-    for attribute, chosen in picks.items():
-        for key, run_id in chosen.items():
-            setattr(result[key], attribute, runs.get(run_id))
-    return dict(result)
+    result: dict[Key, CardRuns] = {}
+    for integration, template, *ids in rows:
+        result[(integration, template)] = CardRuns(**{name: runs.get(run_id) if run_id is not None else None
+                                                      for name, run_id in zip(attributes, ids, strict=True)})
+    return result
+
+
+HEALTH, ENDPOINT = "health", "endpoint"  # channelsync.templates.health.status.TEMPLATE / ENTITY
+ENDPOINT_LOOKBACK = 12  # runs searched when the newest health run recorded no endpoint (it failed early)
+
+
+def endpoint_states(session: Session, health_runs: dict[str, int]) -> dict[str, list[EndpointState]]:
+    """Each integration's systems as its newest finished health run recorded them (``health_runs``:
+    integration → that run's id, from :func:`card_runs`), in the order checked. An integration whose
+    newest run recorded no endpoint (it failed before its reconcile stage) gets each system's state from
+    its recent runs, as ``templates/health/status.latest`` reads them."""
+    found: dict[str, list[EndpointState]] = {}
+    if health_runs:
+        by_run = {run_id: integration for integration, run_id in health_runs.items()}
+        for item, started in session.execute(_endpoint_items(list(by_run))):
+            found.setdefault(by_run[item.run_id], []).append(_endpoint_state(item, started))
+    for integration in sorted(set(health_runs) - set(found)):
+        recent = (select(SyncRun.id).where(SyncRun.integration == integration, SyncRun.template == HEALTH,
+                                           SyncRun.preview.is_(False))
+                  .order_by(SyncRun.id.desc()).limit(ENDPOINT_LOOKBACK))
+        newest: dict[str, EndpointState] = {}
+        for item, started in session.execute(_endpoint_items(list(session.scalars(recent)))):
+            newest.setdefault(item.source_key, _endpoint_state(item, started))
+        if newest:
+            found[integration] = list(newest.values())
+    return found
+
+
+def _endpoint_items(run_ids: list[int]) -> Select[SyncItem, datetime]:
+    return (select(SyncItem, SyncRun.started_at).join(SyncRun, SyncRun.id == SyncItem.run_id)
+            .where(SyncItem.run_id.in_(run_ids), SyncItem.entity_type == ENDPOINT, SyncItem.stage == "reconcile")
+            .order_by(SyncItem.run_id.desc(), SyncItem.id))
+
+
+def _endpoint_state(item: SyncItem, started: datetime | None) -> EndpointState:
+    from channelsync.templates.health.status import parse_facts
+
+    return EndpointState(key=item.source_key, outcome=item.outcome, run_id=item.run_id, checked_at=as_utc(started),
+                         error_code=item.error_code, error_message=item.error_message, **parse_facts(item.warnings))
 
 
 def _runs_by_id(session: Session, ids: set[int]) -> list[SyncRun]:
@@ -73,76 +131,6 @@ def _runs_by_id(session: Session, ids: set[int]) -> list[SyncRun]:
     for start in range(0, len(ordered), 500):
         found.extend(session.scalars(select(SyncRun).where(SyncRun.id.in_(ordered[start:start + 500]))))
     return found
-
-
-@dataclass
-class Trend:
-    """Per day over the window (oldest first): runs by status, items by outcome kind, errors by code,
-    mean duration in seconds."""
-
-    days: list[date]
-    runs: dict[str, list[int]] = field(default_factory=dict)
-    items: dict[str, list[int]] = field(default_factory=dict)
-    errors: dict[str, list[int]] = field(default_factory=dict)
-    duration: list[float | None] = field(default_factory=list)
-
-
-def _day(value: Any) -> date | None:
-    """A date from what ``date()`` gives back: a date (PostgreSQL) or 'YYYY-MM-DD' (SQLite)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
-def trends(session: Session, keys: Iterable[Key], *, now: datetime, days: int = TREND_DAYS) -> dict[Key, Trend]:
-    keys = list(keys)
-    window = [(now - timedelta(days=offset)).date() for offset in range(days - 1, -1, -1)]
-    index = {day: position for position, day in enumerate(window)}
-    since = datetime.combine(window[0], datetime.min.time(), tzinfo=now.tzinfo)
-    result = {key: Trend(days=window, duration=[None] * days) for key in keys}
-    if not keys:
-        return result
-    durations: dict[Key, list[list[float]]] = {key: [[] for _ in window] for key in keys}
-
-    def series(bucket: dict[str, list[int]], name: str) -> list[int]:
-        return bucket.setdefault(name, [0] * days)
-
-    in_window = and_(SyncRun.started_at >= since, SyncRun.preview.is_(False),
-                     tuple_(SyncRun.integration, SyncRun.template).in_(keys))
-    rows = session.execute(select(SyncRun.integration, SyncRun.template, SyncRun.started_at, SyncRun.status,
-                                  SyncRun.duration_s, SyncRun.counts, SyncRun.error_code).where(in_window))
-    for integration, template, started_at, status, duration_s, counts, error_code in rows:
-        key, position = (integration, template), index.get(as_utc(started_at).date())  # type: ignore[union-attr]
-        if position is None:
-            continue
-        trend = result[key]
-        series(trend.runs, status)[position] += 1
-        for name, count in (counts or {}).items():
-            series(trend.items, outcome_kind(name))[position] += int(count or 0)
-        # A failed stage with no item errors is one error of the run; item errors are counted below.
-        if status == "failure" and error_code and not any(
-                count and outcome_kind(name) in ("failure", "warning") for name, count in (counts or {}).items()):
-            series(trend.errors, error_code)[position] += 1
-        if duration_s is not None:
-            durations[key][position].append(float(duration_s))
-    item_errors = session.execute(
-        select(SyncRun.integration, SyncRun.template, func.date(SyncRun.started_at), SyncItem.error_code,
-               func.count())
-        .join(SyncRun, SyncItem.run_id == SyncRun.id)
-        .where(in_window, SyncItem.error_code.is_not(None))
-        .group_by(SyncRun.integration, SyncRun.template, func.date(SyncRun.started_at), SyncItem.error_code)
-    )
-    for integration, template, day, code, count in item_errors:
-        position = index.get(_day(day))  # type: ignore[arg-type]
-        if position is not None:
-            series(result[(integration, template)].errors, code)[position] += int(count)
-    for key, per_day in durations.items():
-        result[key].duration = [sum(values) / len(values) if values else None for values in per_day]
-    return result
 
 
 @dataclass
