@@ -14,6 +14,8 @@ from airflow.plugins_manager import AirflowPlugin
 from channelsync_ui import run_notes
 from channelsync_ui.app import app
 
+from channelsync.ui.links import NAV_ROUTE
+
 PREFIX = "/channelsync"
 ICON = f"{PREFIX}/static/icon.svg"
 
@@ -23,7 +25,7 @@ class ChannelsyncPlugin(AirflowPlugin):
     fastapi_apps = [{"app": app, "url_prefix": PREFIX, "name": "channelsync operations"}]
     external_views = [
         # On the toolbar itself (no category: a category puts it in that menu).
-        {"name": "channelsync", "href": f"{PREFIX}/", "url_route": run_notes.NAV_ROUTE, "destination": "nav",
+        {"name": "channelsync", "href": f"{PREFIX}/", "url_route": NAV_ROUTE, "destination": "nav",
          "icon": ICON, "nav_top_level": True},
         {"name": "channelsync errors", "href": f"{PREFIX}/errors", "url_route": "channelsync-errors",
          "destination": "nav", "category": "browse", "icon": ICON},

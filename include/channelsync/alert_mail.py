@@ -26,15 +26,14 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
-from urllib.parse import quote, urlsplit
+
+from channelsync.ui.links import airflow_base_url, dag_run_url, status_page_url
 
 log = logging.getLogger(__name__)
 
 SEVERITIES = ("info", "warning", "error", "critical")  # least to most severe
 EXAMPLES = 5  # items named per code; the status page has them all
 MESSAGE_CHARS = 300
-NAV_ROUTE = "channelsync"  # the plugin's view in Airflow's navigation (plugins/channelsync_plugin.py)
-APP_PREFIX = "/channelsync"
 
 
 def severity_rank(severity: str) -> int:
@@ -79,34 +78,6 @@ class RunAlert:
         """What heads the e-mail: the most severe finding that is new since the previous run (if any is)."""
         candidates = [f for f in self.findings if f.fresh] or self.findings
         return max(candidates, key=lambda f: severity_rank(f.severity), default=None)
-
-
-# -- links ---------------------------------------------------------------------------------------------
-
-def airflow_base_url() -> str:
-    """``[api] base_url`` (``AIRFLOW__API__BASE_URL``): where people reach Airflow's UI."""
-    try:
-        from airflow.configuration import conf
-
-        value = conf.get("api", "base_url", fallback="") or ""
-    except Exception:  # Airflow not importable here: its environment variable still says it
-        value = os.environ.get("AIRFLOW__API__BASE_URL", "")
-    return value.rstrip("/")
-
-
-def status_page_url(run_id: int, base: str | None = None) -> str:
-    """The run's status page in the channelsync plugin, as Airflow's navigation serves it."""
-    base = airflow_base_url() if base is None else base.rstrip("/")
-    root = urlsplit(base).path.rstrip("/")
-    return f"{base}/plugin/{NAV_ROUTE}{root}{APP_PREFIX}/runs/{run_id}"
-
-
-def airflow_run_url(run_key: str | None, base: str | None = None) -> str | None:
-    dag_id, _, run_id = (run_key or "").partition("/")
-    if not dag_id or not run_id:
-        return None
-    base = airflow_base_url() if base is None else base.rstrip("/")
-    return f"{base}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
 
 
 # -- what the message says -----------------------------------------------------------------------------
@@ -160,7 +131,7 @@ def body(alert: RunAlert, *, base_url: str | None = None,
         lines.append(f"Status: {alert.headline}")
     if alert.run_id is not None:
         lines.append(f"Status page: {status_page_url(alert.run_id, base)}")
-    run_url = airflow_run_url(alert.run_key, base)
+    run_url = dag_run_url(base, alert.run_key) if alert.run_key else None
     if run_url:
         lines.append(f"Airflow run: {run_url}")
     when = _when(alert)

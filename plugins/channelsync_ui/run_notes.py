@@ -17,14 +17,13 @@ import threading
 import time
 from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from airflow.listeners import hookimpl
 
+from channelsync.ui.links import status_page_url
+
 log = logging.getLogger(__name__)
 
-NAV_ROUTE = "channelsync"  # the dashboard's url_route in Airflow's navigation (channelsync_plugin.py)
-APP_PREFIX = "/channelsync"
 _LOCK = threading.Lock()
 _PENDING: list[threading.Thread] = []  # notes being written (``wait`` joins them)
 
@@ -34,15 +33,6 @@ def _state_url() -> str:
     from channelsync import settings
 
     return settings.state_url()
-
-
-def status_page_url(run_id: int) -> str:
-    """The run's status page inside Airflow's UI (the dashboard view, deep-linked to the run)."""
-    from airflow.configuration import conf
-
-    base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
-    root = urlsplit(base).path.rstrip("/")
-    return f"{base}/plugin/{NAV_ROUTE}{root}{APP_PREFIX}/runs/{run_id}"
 
 
 def note_for(dag_id: str, run_id: str) -> str | None:

@@ -15,11 +15,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from channelsync.ui import charts
 from channelsync.ui.cards import COLOUR_LABELS, as_utc
 from channelsync.ui.labels import outcome_kind, status_label, summarize_counts
+from channelsync.ui.links import APP_PREFIX
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
-APP_PREFIX = "/channelsync"
 
 # No script, no inline style, nothing from elsewhere: an escaped-but-missed vendor text still cannot run.
 SECURITY_HEADERS = {

@@ -75,7 +75,7 @@ class PlanApprovalOperator(ApprovalOperator):
         run_key = f"{ti.dag_id}/{ti.run_id}"
         self.subject, self.body = approval.request_text(
             integration=self.integration, template=self.template, run_id=run_id, run_key=run_key, planned=planned,
-            requirement=need, timeout_hours=self.approval.timeout_hours, links=_links(run_key))
+            requirement=need, timeout_hours=self.approval.timeout_hours, links=_links(run_key, run_id))
         log.info("approval asked (Required actions): %s", "; ".join(need.reasons))
         return super().execute(context)  # the request, then the task waits for the answer
 
@@ -121,13 +121,13 @@ class PlanApprovalOperator(ApprovalOperator):
         return {"required": False, "reason": why}
 
 
-def _links(run_key: str) -> dict[str, str]:
-    """Where the person reads the plan: the reconcile task's log (the diff's first rows) and the DAG run."""
-    from airflow.providers.common.compat.sdk import conf
+def _links(run_key: str, run_id: int) -> dict[str, str]:
+    """Where the person reads the plan: channelsync's status page of the run (every planned item with
+    before → after, as a preview shows it), the reconcile task's log (the diff's first rows) and the DAG run."""
+    from channelsync.ui.links import airflow_base_url, dag_run_url, status_page_url, task_log_url
 
-    from channelsync.ui.links import dag_run_url, task_log_url
-
-    root = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
-    found = {"the reconcile log (field-level diff)": task_log_url(root, run_key, "reconcile"),
+    root = airflow_base_url()
+    found = {"the plan (channelsync status page)": status_page_url(run_id, root),
+             "the reconcile log (field-level diff)": task_log_url(root, run_key, "reconcile"),
              "the DAG run": dag_run_url(root, run_key)}
     return {label: url for label, url in found.items() if url}

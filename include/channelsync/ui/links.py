@@ -1,4 +1,5 @@
-"""Addresses in Airflow's own UI for a run's DAG run and task logs.
+"""Addresses of a run: its status page in channelsync's plugin, and its DAG run and task logs in
+Airflow's own UI — one place for the alert e-mails, the DAG-run notes, the approval requests and the pages.
 
 A sync run's ``run_key`` is ``<dag_id>/<run_id>`` (the DAG builder writes it); Airflow 3's UI shows a
 DAG run at ``/dags/<dag_id>/runs/<run_id>`` and a task instance, logs first, under ``/tasks/<task_id>``.
@@ -6,9 +7,30 @@ DAG run at ``/dags/<dag_id>/runs/<run_id>`` and a task instance, logs first, und
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import os
+from urllib.parse import quote, urlsplit
 
 STAGES = ("extract", "validate", "reconcile", "load", "report")
+NAV_ROUTE = "channelsync"  # the plugin's view in Airflow's navigation (plugins/channelsync_plugin.py)
+APP_PREFIX = "/channelsync"  # where the plugin's FastAPI app is mounted
+
+
+def airflow_base_url() -> str:
+    """``[api] base_url`` (``AIRFLOW__API__BASE_URL``): where people reach Airflow's UI."""
+    try:
+        from airflow.configuration import conf
+
+        value = conf.get("api", "base_url", fallback="") or ""
+    except Exception:  # Airflow not importable here: its environment variable still says it
+        value = os.environ.get("AIRFLOW__API__BASE_URL", "")
+    return value.rstrip("/")
+
+
+def status_page_url(run_id: int, base: str | None = None) -> str:
+    """The run's status page in the channelsync plugin, as Airflow's navigation serves it."""
+    base = airflow_base_url() if base is None else base.rstrip("/")
+    root = urlsplit(base).path.rstrip("/")
+    return f"{base}/plugin/{NAV_ROUTE}{root}{APP_PREFIX}/runs/{run_id}"
 
 
 def split_run_key(run_key: str) -> tuple[str, str]:
