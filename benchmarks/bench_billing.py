@@ -16,9 +16,10 @@ service_catalog_sync (the PSA services) and publishes the month. None of that is
 log is read from after it.
 
 The contracts run ``--contract-months`` (default 1) from the period start: the Autotask emulator keeps one
-ContractServiceUnits row per contract service and month and scans whole tables on every adjustment and unit
-query, so a year-long contract makes 12× the rows and the emulator, not the engine, the bottleneck at 1,000
-customers (the sandbox's own handling per endpoint is printed to show it). The invoice is the same either way.
+ContractServiceUnits row per contract service and month, so a year-long contract makes 12× the rows (its
+queries and adjustments find a contract's rows through indexes, ``sandbox/autotask/indexes.py``, but every
+row still costs memory and bookkeeping; the sandbox's own handling per endpoint is printed to show what it
+adds). The invoice is the same either way.
 
 Then, with ``--latency-ms`` on every PSA request (sandbox fault rule ``latency``):
 
@@ -86,6 +87,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+from probes import Probes  # benchmarks/probes.py: this script's folder is on the path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.25
@@ -238,40 +241,7 @@ def sandbox_world(args: argparse.Namespace, psa: Psa, customers: int) -> Iterato
 
 
 # ---------------------------------------------------------------------------------------------------
-# Timing probes: wrap a few functions so the load's time can be split without touching their files.
-
-
-class Probes:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.total: dict[str, float] = defaultdict(float)
-        self.count: dict[str, int] = defaultdict(int)
-        self.enabled = False
-
-    def add(self, name: str, seconds: float) -> None:
-        if self.enabled:
-            with self._lock:
-                self.total[name] += seconds
-                self.count[name] += 1
-
-    def reset(self) -> None:
-        with self._lock:
-            self.total.clear()
-            self.count.clear()
-
-    def wrap(self, owner: Any, attribute: str, name: str) -> None:
-        original = getattr(owner, attribute)
-        probes = self
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                probes.add(name, time.perf_counter() - started)
-
-        setattr(owner, attribute, timed)
-
+# Timing probes (probes.py): wrap a few functions so the load's time can be split without touching their files.
 
 PROBES = Probes()
 # (owner module, attribute, label); attributes of a class are given as "Class.attribute".
@@ -293,9 +263,9 @@ PROBED = [
     ("channelsync.state.repository", "replace_items", "item rows (replace_items)"),
     ("channelsync.state.repository", "add_api_calls", "API call counts (add_api_calls)"),
     ("channelsync.runs.staging", "write_csv", "reports staged (write_csv)"),
-    ("channelsync.clients.autotask.budget", "BudgetGuard._refresh", "budget readings (under the guard's lock)"),
+    ("channelsync.clients.autotask.budget", "BudgetGuard._refresh", "budget readings (in the background)"),
     ("channelsync.templates.subscription_billing.sources", "contract_and_units", "PSA reads (contract_and_units)"),
-    ("channelsync.state.leases", "LeaseStore.try_acquire", "Autotask slot leases taken (state store)"),
+    ("channelsync.state.leases", "LeaseStore.try_acquire_many", "Autotask slot leases taken (state store)"),
     ("channelsync.state.leases", "LeaseCap.release_all", "leases given back (end of each load)"),
 ]
 
@@ -663,6 +633,8 @@ def print_breakdown(customers: int, cpu_s: float, wall_s: float, load_found: lis
 
 
 def bench_budget(args: argparse.Namespace, psa: Psa) -> None:
+    from channelsync.state import repository
+
     print(f"\n=== 3. Autotask hourly budget: {args.budget_customers} customers x {args.lines} lines, hourly threshold "
           f"{args.budget_threshold}, {args.latency_ms:g} ms latency ===", flush=True)
     with sandbox_world(args, psa, args.budget_customers) as (control, seeded, state_url):
@@ -681,8 +653,13 @@ def bench_budget(args: argparse.Namespace, psa: Psa) -> None:
             share, limit = guard.share, guard.limit
             counts = result.summary["counts"]
             stopped = Counter(call.error for call in result.stage("load") if call.error)
+            deferred = Counter(item["error_code"] for item in repository.list_items(state_url, result.summary["run_id"])
+                               if item["outcome"] == "deferred")
+            budget = deferred.pop("AUTOTASK_BUDGET_GUARD", 0)
+            other = f", other deferrals {dict(deferred)}" if deferred else ""
             print(f"   run {attempt}: status {result.summary['status']}; {len(writes)} writes + {len(reads)} reads; "
-                  f"items {counts}; load tasks failed {dict(stopped) or 0} of {len(result.stage('load'))}; sandbox "
+                  f"items {counts} ({budget} deferred (budget){other}); "
+                  f"load tasks failed {dict(stopped) or 0} of {len(result.stage('load'))}; sandbox "
                   f"count {seen['current_timeframe_request_count']} of threshold {seen['hourly_threshold']} (the "
                   f"guard stops at its share {share:.0%} = {limit}); refusals {seen['refusals']}", flush=True)
             changed = len(contract_services(control, psa, seeded))

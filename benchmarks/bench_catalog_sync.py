@@ -34,7 +34,6 @@ import os
 import platform
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -42,6 +41,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from probes import Probes  # benchmarks/probes.py: this script's folder is on the path
 
 from channelsync.imports import load_object
 
@@ -72,40 +73,7 @@ PSAS = {
 
 
 # ---------------------------------------------------------------------------------------------------
-# Timing probes: wrap a few functions so the load's time can be split without touching their files.
-
-
-class Probes:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.total: dict[str, float] = defaultdict(float)
-        self.count: dict[str, int] = defaultdict(int)
-        self.enabled = False
-
-    def add(self, name: str, seconds: float) -> None:
-        if self.enabled:
-            with self._lock:
-                self.total[name] += seconds
-                self.count[name] += 1
-
-    def reset(self) -> None:
-        with self._lock:
-            self.total.clear()
-            self.count.clear()
-
-    def wrap(self, owner: Any, attribute: str, name: str) -> None:
-        original = getattr(owner, attribute)
-        probes = self
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                probes.add(name, time.perf_counter() - started)
-
-        setattr(owner, attribute, timed)
-
+# Timing probes (probes.py): wrap a few functions so the load's time can be split without touching their files.
 
 PROBES = Probes()
 

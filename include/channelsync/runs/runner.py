@@ -49,10 +49,14 @@ def _counting_calls(run: RunContext, result: dict[str, Any]) -> Iterator[None]:
     try:
         yield
     finally:
-        calls = _calls_since(run, before)
-        result["api_calls"] = calls
-        if run.run_id is not None:
-            repository.add_api_calls(run.state_url, run.run_id, calls)
+        _record_calls(run, result, before)
+
+
+def _record_calls(run: RunContext, result: dict[str, Any], before: dict[str, int]) -> None:
+    calls = _calls_since(run, before)
+    result["api_calls"] = calls
+    if run.run_id is not None:
+        repository.add_api_calls(run.state_url, run.run_id, calls)
 
 
 def stage_extract(run: RunContext, steps: TemplateSteps) -> dict[str, Any]:
@@ -130,15 +134,22 @@ def stage_load(run: RunContext, steps: TemplateSteps, planned: dict[str, Any], *
         log.info("preview: the plan is in %s; nothing is written", planned["diff_path"])
         return {"run_id": run.run_id, "preview": True, "api_calls": {}}
     result: dict[str, Any] = {"run_id": run.run_id}
+    before = run.api_calls()
     try:
-        with _counting_calls(run, result):
+        try:
             summary = (steps.apply(run, planned["plan_path"]) if partition is None
                        else steps.apply(run, planned["plan_path"], partition=partition))
+        except BaseException:
+            _record_calls(run, result, before)  # on the run, failed or not
+            raise
     finally:
         run.release_slots()
+    # The calls are added to the run with the items, in one transaction (one per load task, not two).
+    result["api_calls"] = _calls_since(run, before)
     repository.replace_items(
         run.state_url, run.run_id, "load",
         [{"entity_type": steps.entity_type, **asdict(o)} for o in summary.outcomes], partition=partition,
+        api_calls=result["api_calls"],
     )
     counts: dict[str, int] = {}
     for outcome in summary.outcomes:

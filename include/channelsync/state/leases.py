@@ -21,12 +21,13 @@ PostgreSQL alike. Expiry uses the hosts' wall clocks: workers need NTP-synchroni
 well under the TTL).
 
 Cost: a lease is two short transactions (take, release). :class:`LeaseCap` does not pay them per
-call. It pools the leases of a process (threads hand them to each other in memory) and keeps
-("sticky") a lease across calls; one heartbeat thread renews all the process's leases in one
-``UPDATE`` and, when another process waits, hands over the lease that has had its turn longest
-(at least ``turn_s``, 1 s) as its current call ends, then refrains from taking it back for a short
-cooldown so the waiter gets it. Idle leases go back after ``idle_release_s``; :meth:`LeaseCap.release_all`
-frees everything the holder has (the end of a load).
+call, and takes the slots its threads wait for at once in one transaction. It pools the leases of a
+process (threads hand them to each other in memory) and keeps ("sticky") a lease across calls; one
+heartbeat thread renews all the process's leases in one ``UPDATE`` and, when another process waits,
+hands over the lease that has had its turn longest (at least ``turn_s``, 1 s) as its current call
+ends, then refrains from taking it back for a short cooldown so the waiter gets it. Idle leases go
+back after ``idle_release_s``; :meth:`LeaseCap.release_all` frees everything the holder has (the end
+of a load).
 """
 
 from __future__ import annotations
@@ -133,6 +134,14 @@ class LeaseStore:
         """One attempt: the slot taken, or None when all ``limit`` are held (and, with ``mark_waiting``,
         a waiter row written so holders hand one over). ``clear_waiting`` removes this holder's waiter
         row on success."""
+        won = self.try_acquire_many(key, limit, 1, mark_waiting=mark_waiting, clear_waiting=clear_waiting)
+        return won[0] if won else None
+
+    def try_acquire_many(
+        self, key: str, limit: int, want: int, *, mark_waiting: bool = False, clear_waiting: bool = False,
+    ) -> list[int]:
+        """:meth:`try_acquire` for up to ``want`` slots in one transaction (threads of a process that wait
+        for the same key at once): the slots taken, none when all ``limit`` are held."""
         _check(key, limit)
         now = utcnow()
         expires = now + timedelta(seconds=self.ttl)
@@ -142,20 +151,21 @@ class LeaseStore:
                     _table.c.key == key, _table.c.slot >= 0, _table.c.slot < limit)
             ).all()
             taken = {row.slot for row in rows}
-            won: int | None = None
+            won: list[int] = []
             for slot in range(limit):
-                if slot not in taken and self._insert(connection, key, slot, expires):
-                    won = slot
+                if len(won) >= want:
                     break
-            if won is None:
-                for row in rows:
-                    if _aware(row.expires_at) <= now and self._take_over(connection, key, row.slot, row.holder,
-                                                                        now, expires):
-                        log.warning("concurrency lease %s slot %d taken over from %s (expired)",
-                                    key, row.slot, row.holder)
-                        won = row.slot
-                        break
-            if won is not None:
+                if slot not in taken and self._insert(connection, key, slot, expires):
+                    won.append(slot)
+            for row in rows:
+                if len(won) >= want:
+                    break
+                if _aware(row.expires_at) <= now and self._take_over(connection, key, row.slot, row.holder,
+                                                                    now, expires):
+                    log.warning("concurrency lease %s slot %d taken over from %s (expired)",
+                                key, row.slot, row.holder)
+                    won.append(row.slot)
+            if won:
                 if clear_waiting:
                     connection.execute(delete(_table).where(
                         _table.c.key == key, _table.c.slot == WAITER_SLOT, _table.c.holder == self.holder))
@@ -403,28 +413,34 @@ class LeaseCap:
         return kept
 
     def _ask_table(self, key: str, state: _KeyState) -> _Held | None:
-        """One attempt at the table, without the lock; called (and returns) with the lock held."""
+        """One attempt at the table, without the lock; called (and returns) with the lock held. It asks for
+        a slot for every thread of the process waiting for the key (a load's workers start together), in
+        one transaction: the extra ones are left idle for those threads, instead of one transaction each."""
         state.acquiring = True
         now = time.monotonic()
         mark = state.marked_at is None or now - state.marked_at >= WAITER_REFRESH
         clear = state.marked_at is not None and state.waiting <= 1
+        want = max(1, min(state.waiting, self.limit - len(state.leases)))
         self._cond.release()
         try:
-            slot = self.store.try_acquire(key, self.limit, mark_waiting=mark, clear_waiting=clear)
+            slots = self.store.try_acquire_many(key, self.limit, want, mark_waiting=mark, clear_waiting=clear)
         finally:
             self._cond.acquire()
             state.acquiring = False
             self._cond.notify_all()
-        if slot is None:
+        if not slots:
             if mark:
                 state.marked_at = now
             return None
         if clear:
             state.marked_at = None
-        self.stats.taken += 1
+        self.stats.taken += len(slots)
         # expires from before the insert (conservative); the turn from after it (see beat_once)
-        held = _Held(key, slot, turn_started=time.monotonic(), expires=now + self.store.ttl)
+        started = time.monotonic()
+        held = _Held(key, slots[0], turn_started=started, expires=now + self.store.ttl)
         state.leases.append(held)
+        state.leases += [_Held(key, slot, turn_started=started, expires=now + self.store.ttl, busy=False,
+                               idle_since=started) for slot in slots[1:]]
         self._ensure_heartbeat()
         return held
 

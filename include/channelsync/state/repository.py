@@ -59,9 +59,10 @@ def record_error(url: str, run_id: int, *, error_code: str, error_message: str) 
 
 
 def replace_items(url: str, run_id: int, stage: str, rows: Iterable[dict[str, Any]], *,
-                  partition: str | None = None) -> None:
+                  partition: str | None = None, api_calls: dict[str, int] | None = None) -> None:
     """Record items of one stage (of one partition, for a mapped load); a retried stage replaces its own
-    earlier rows, not the others'.
+    earlier rows, not the others'. ``api_calls``: the stage's API calls, added to the run in the same
+    transaction (:func:`add_api_calls`; a mapped load task then writes the state store once at its end).
 
     Every outcome must be declared (runs/outcomes.py): an undeclared one is a programming error."""
     from channelsync.runs import outcomes
@@ -74,6 +75,8 @@ def replace_items(url: str, run_id: int, stage: str, rows: Iterable[dict[str, An
         session.execute(delete(SyncItem).where(SyncItem.run_id == run_id, SyncItem.stage == stage, same_partition))
         if payload:
             session.execute(insert(SyncItem), payload)
+        if api_calls:
+            _add_api_calls(session, run_id, api_calls)
 
 
 def item_counts(url: str, run_id: int) -> dict[str, int]:
@@ -132,9 +135,13 @@ def add_api_calls(url: str, run_id: int, calls: dict[str, int]) -> None:
     if not calls:
         return
     with session_scope(url) as session:
-        run = session.get(SyncRun, run_id, with_for_update=True)
-        assert run is not None
-        total = dict(run.api_calls or {})
-        for system, count in calls.items():
-            total[system] = int(total.get(system, 0)) + int(count)
-        run.api_calls = total
+        _add_api_calls(session, run_id, calls)
+
+
+def _add_api_calls(session: Session, run_id: int, calls: dict[str, int]) -> None:
+    run = session.get(SyncRun, run_id, with_for_update=True)
+    assert run is not None
+    total = dict(run.api_calls or {})
+    for system, count in calls.items():
+        total[system] = int(total.get(system, 0)) + int(count)
+    run.api_calls = total

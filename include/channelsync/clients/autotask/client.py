@@ -174,10 +174,13 @@ class AutotaskClient(ProductsMixin):
                  params: dict[str, Any] | None = None) -> bytes:
         url = path_or_url if path_or_url.startswith("http") else self.api_url + path_or_url.lstrip("/")
         self.budget.before_call()
-        with self.cap.slot(self._slot_key(url)):
-            response = self.transport.request(
-                method, url, json=json, params=params, idempotent=idempotent, headers=self._headers(method),
-            )
+        try:
+            with self.cap.slot(self._slot_key(url)):
+                response = self.transport.request(
+                    method, url, json=json, params=params, idempotent=idempotent, headers=self._headers(method),
+                )
+        finally:
+            self.budget.after_call()  # counted by the tenant by now: the guard's readings include it
         return response.content
 
     def _slot_key(self, url: str) -> str:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from channelsync.sandbox import demo_credentials
 from channelsync.sandbox.autotask import handlers
 from channelsync.sandbox.autotask.contracts import seed_contract
+from channelsync.sandbox.autotask.indexes import IndexedStore
 from channelsync.sandbox.autotask.limits import Limits
 from channelsync.sandbox.autotask.metadata import CHILDREN, ROOT_OPS
 from channelsync.sandbox.autotask.rules import EntityError, Writer
@@ -45,6 +46,10 @@ class AutotaskEmulator(Emulator):
     system: ClassVar[str] = "autotask"
     # Injected latency is served while the request holds its thread slot (server.py).
     serves_injected_latency: ClassVar[bool] = True
+    store: IndexedStore
+
+    def _new_store(self) -> IndexedStore:
+        return IndexedStore()  # filtered queries and reference look-ups through indexes (indexes.py)
 
     def reset(self) -> None:
         world = self.context.world

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from channelsync.sandbox.autotask import records
+from channelsync.sandbox.autotask.indexes import IndexedTable, where
 from channelsync.sandbox.autotask.metadata import (
     CHILDREN,
     PRODUCT_CATEGORY,
@@ -150,6 +151,18 @@ def _sorted_rows(emu: AutotaskEmulator, entity: str) -> tuple[list[dict[str, Any
     return cached[1], cached[2]
 
 
+def _candidates(emu: AutotaskEmulator, entity: str, query: Query) -> tuple[list[dict[str, Any]], list[int]]:
+    """The rows the query may match, id-ascending with their ids: through the index when its first filter is a
+    look-up on a reference field (``query.hint``), else the whole table."""
+    table = emu.store.table(entity)
+    if query.hint is not None and isinstance(table, IndexedTable):
+        found = table.matching(*query.hint)
+        if found is not None:
+            rows = sorted(found, key=lambda r: r["id"])
+            return rows, [r["id"] for r in rows]
+    return _sorted_rows(emu, entity)
+
+
 def _query(emu: AutotaskEmulator, request: SandboxRequest, entity: str, token: str | None) -> SandboxResponse:
     meta = entity_meta(entity)
     state: dict[str, Any] = {"after": FIRST, "prev": [], "m": request.method}
@@ -161,7 +174,7 @@ def _query(emu: AutotaskEmulator, request: SandboxRequest, entity: str, token: s
     query: Query = parse_query(_search(request), meta)
     if token is not None and state.get("q") != query.fingerprint:
         raise QueryError("The paging token does not belong to this query.")  # wording assumed
-    rows, ids = _sorted_rows(emu, entity)
+    rows, ids = _candidates(emu, entity, query)
     after = int(state["after"])
     items, more = page(rows, ids, query, after)
     search = None if request.method == "POST" else request.arg("search")
@@ -184,7 +197,8 @@ def _query(emu: AutotaskEmulator, request: SandboxRequest, entity: str, token: s
 
 def _count(emu: AutotaskEmulator, request: SandboxRequest, entity: str) -> SandboxResponse:
     query = parse_query(_search(request), entity_meta(entity), count_only=True)
-    return json_response(200, {"queryCount": sum(1 for row in emu.store.table(entity).rows() if query.predicate(row))})
+    rows = _candidates(emu, entity, query)[0]
+    return json_response(200, {"queryCount": sum(1 for row in rows if query.predicate(row))})
 
 
 def _delete(emu: AutotaskEmulator, entity: str, key: int, parent: tuple[str, int] | None) -> SandboxResponse:
@@ -197,9 +211,8 @@ def _delete(emu: AutotaskEmulator, entity: str, key: int, parent: tuple[str, int
     table.delete(key)
     if entity == "ServiceBundles":
         links = emu.store.table("ServiceBundleServices")
-        for link in links.rows():
-            if link["serviceBundleID"] == key:
-                links.delete(link["id"])
+        for link in where(links, "serviceBundleID", key):
+            links.delete(link["id"])
     return json_response(200, {"itemId": key})
 
 
@@ -215,7 +228,7 @@ def _child(
     forced = {parent_field: parent_id}
     if not rest:
         if method == "GET" and "list" in ops:
-            items = [r for r in _sorted_rows(emu, entity)[0] if r.get(parent_field) == parent_id]
+            items = sorted(where(emu.store.table(entity), parent_field, parent_id), key=lambda r: r["id"])
             return json_response(200, {"items": items, "pageDetails": {
                 "count": len(items), "requestCount": 500, "prevPageUrl": None, "nextPageUrl": None}})
         if method == "POST" and C in ops:

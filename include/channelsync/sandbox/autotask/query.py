@@ -33,6 +33,9 @@ class Query:
     max_records: int
     include_fields: list[str] | None
     fingerprint: str  # identifies the query, so a POSTed next page can be checked against it
+    # (field, values): the first filter is ``eq`` / ``in`` on a reference field, so only rows whose field
+    # coerces to one of the values can match, and an index can hand the predicate those rows alone
+    hint: tuple[str, frozenset[Any]] | None = None
 
 
 def _key(raw: dict[str, Any], name: str) -> Any:
@@ -73,7 +76,30 @@ def parse_query(raw: Any, meta: EntityMeta, *, count_only: bool = False) -> Quer
         raise QueryError("Only one user-defined field may be used in a query filter.")
     canonical = json.dumps({"f": filters, "m": max_records, "i": include}, sort_keys=True, default=str)
     fingerprint = hashlib.sha1(canonical.encode()).hexdigest()[:16]
-    return Query(predicate, max_records, include_fields, fingerprint)
+    return Query(predicate, max_records, include_fields, fingerprint, _hint(filters[0], meta) if filters else None)
+
+
+def is_reference(name: str) -> bool:
+    """The fields the emulator indexes: ids and references to other entities (never changed in place)."""
+    return name == "id" or name.endswith("ID")
+
+
+def _hint(item: dict[str, Any], meta: EntityMeta) -> tuple[str, frozenset[Any]] | None:
+    """The first (ANDed) filter as an index look-up, when it is one. Exact: the predicate tests the first
+    filter first, so a row outside the look-up fails there without any other filter being evaluated."""
+    op = str(_key(item, "op") or "").lower()
+    if op not in ("eq", "in") or _key(item, "udf"):
+        return None
+    name = _field(meta, str(_key(item, "field") or ""))
+    data_type = meta.fields[name]
+    if not is_reference(name) or data_type not in ("integer", "long", "short"):
+        return None
+    value = _key(item, "value")
+    if op == "eq":
+        target = coerce(value, data_type)
+        return None if target is None else (name, frozenset({target}))
+    values = value if isinstance(value, list) else [value]
+    return name, frozenset(v for v in (coerce(v, data_type) for v in values) if v is not None)
 
 
 def _field(meta: EntityMeta, name: str, *, udf_ok: bool = False) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from channelsync.sandbox.autotask.indexes import where
 from channelsync.sandbox.autotask.metadata import entity_meta
 from channelsync.sandbox.store import RecordStore
 
@@ -85,7 +86,7 @@ def extend_units(store: RecordStore, contract: dict[str, Any]) -> None:
     table = store.table("ContractServiceUnits")
     new_end = to_date(contract["endDate"])
     with table.lock:
-        rows = [r for r in table.rows() if r["contractID"] == contract["id"]]
+        rows = where(table, "contractID", contract["id"])
         last_rows: dict[Any, dict[str, Any]] = {}
         for row in rows:
             kept = last_rows.get(row["contractServiceID"])
@@ -107,7 +108,7 @@ def apply_adjustment(
     """Split the period holding ``effective`` and change units / prices from that date onwards."""
     table = store.table("ContractServiceUnits")
     with table.lock:
-        rows = [r for r in table.rows() if r["contractServiceID"] == contract_service["id"]]
+        rows = where(table, "contractServiceID", contract_service["id"])
         for row in rows:
             start, end = to_date(row["startDate"]), to_date(row["endDate"])
             if start < effective <= end:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from channelsync.sandbox.autotask import records
+from channelsync.sandbox.autotask.indexes import where
 from channelsync.sandbox.autotask.metadata import (
     COMPANY_TYPE,
     PICKLISTS,
@@ -156,7 +157,7 @@ class Writer:
             if unique is not None:
                 unique(self, merged, current)
             previous = dict(current)
-            current.update(merged)
+            table.update(current["id"], merged)  # in place, through the table: its indexes follow
         after = AFTER_WRITE.get(entity)
         if after is not None:
             after(self, current, previous)
@@ -268,9 +269,10 @@ def _create_contract_service(writer: Writer, record: dict[str, Any]) -> int:
         writer.store, contract, service, units=0, effective=records.to_date(contract["startDate"]),
         unit_price=record.get("unitPrice"), unit_cost=record.get("unitCost"),
     )
-    for name in ("invoiceDescription", "internalDescription", "quoteItemID"):
-        if record.get(name) is not None:
-            created[name] = record[name]
+    given = {name: record[name] for name in ("invoiceDescription", "internalDescription", "quoteItemID")
+             if record.get(name) is not None}
+    if given:
+        writer.store.table("ContractServices").update(created["id"], given)  # in place: its indexes follow
     return int(created["id"])
 
 
@@ -285,8 +287,7 @@ def _create_adjustment(writer: Writer, record: dict[str, Any]) -> int:
     if service is None:
         raise missing_reference("serviceID")
     services = writer.store.table("ContractServices")
-    existing = [r for r in services.rows()
-                if r["contractID"] == contract["id"] and r["serviceID"] == service["id"]]
+    existing = [r for r in where(services, "contractID", contract["id"]) if r["serviceID"] == service["id"]]
     contract_service = existing[0] if existing else None
     if contract_service is None:  # the API creates the ContractService when none matches (A.7)
         contract_service = records.add_contract_service(

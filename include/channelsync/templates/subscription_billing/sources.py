@@ -263,9 +263,14 @@ def left_behind(run: RunContext, customer: str, entity: str) -> dict[str, str]:
 
     prefix = f"{customer}|"
     with session_scope(run.state_url) as session:
-        rows = session.execute(select(CrossReference.source_key, CrossReference.fingerprint).where(
-            CrossReference.integration == run.integration.name, CrossReference.entity_type == entity,
-            CrossReference.source_key.startswith(prefix, autoescape=True))).all()
+        wanted = [CrossReference.integration == run.integration.name, CrossReference.entity_type == entity,
+                  CrossReference.source_key.startswith(prefix, autoescape=True)]
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite's LIKE cannot use the (integration, entity_type, source_key) index: it scanned every
+            # customer's rows. Its keys compare as bytes (UTF-8: code point order), so the keys starting
+            # with the prefix are exactly the range [prefix, prefix with its last character + 1).
+            wanted += [CrossReference.source_key >= prefix, CrossReference.source_key < f"{customer}}}"]
+        rows = session.execute(select(CrossReference.source_key, CrossReference.fingerprint).where(*wanted)).all()
     # SQLite's LIKE ignores case: the exact prefix is checked here.
     return {source_key.removeprefix(prefix): fingerprint for source_key, fingerprint in rows
             if source_key.startswith(prefix)}

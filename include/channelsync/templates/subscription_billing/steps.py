@@ -18,11 +18,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
-from channelsync.errors import CATALOG, ChannelsyncError, define
+from channelsync.errors import CATALOG, ChannelsyncError, QuotaExhausted, define
 from channelsync.runs import outcomes
 from channelsync.runs.steps import ItemOutcome, LoadSummary, PlanSummary
 from channelsync.runs.template import TemplateBase
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENTITY = "subscription"
+PLAN_ROW_GROUP = 100  # customers per row group of the staged plan (each row carries the services' JSON)
 LEFT_ENTITY = "contract_service"  # xref: per customer and service, the stretches channelsync last posted
 POSTED = outcomes.declare("posted", stage="load", kind="write",
                           description="posted to the PSA contract (adjustment, addition or charge)")
@@ -134,27 +136,70 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
             items += [item for p in plans for item in p.items]
             diff = pd.DataFrame([d for p in plans for d in p.diff], columns=list(diff.columns)).astype("string")
             counts.update(_op_counts(p.operations for p in plans))
+        firsts = {str(key): group.iloc[0] for key, group in customers}
+        # The customer's PSA company and contract in its plan row: its task starts the PSA reads at once,
+        # while its lines are read (see apply).
         plan = pd.DataFrame({"partition": partitions, "lines_path": lines_path,
-                             "services": sources.services_to_json(services)})
+                             "services": sources.services_to_json(services),
+                             "psa_company_id": [str(firsts[k]["psa_company_id"]) for k in partitions],
+                             "psa_contract_id": [str(firsts[k]["psa_contract_id"]) for k in partitions]})
         return PlanSummary(plan_path=self.stage_plan(run, plan), counts=counts, diff=diff,
                            items=pd.DataFrame(items) if items else None, partitions=partitions)
 
+    def stage_plan(self, run: RunContext, frame: pd.DataFrame) -> str:
+        """The plan in row groups of :data:`PLAN_ROW_GROUP` customers (sorted by key): a customer's task
+        decodes its own group (``sources.staged_rows``), not every customer's row with the services on it."""
+        path = run.staging / "plan.parquet"
+        with path.open("wb") as sink:
+            frame.to_parquet(sink, index=False, row_group_size=PLAN_ROW_GROUP)
+        return str(path)
+
     # -- load (one customer) ------------------------------------------------------------------------
     def apply(self, run: RunContext, plan_path: str, partition: str | None = None) -> LoadSummary:
-        from channelsync.runs.staging import write_csv
         from channelsync.templates.subscription_billing import sources
 
         # A customer's task reads its own row of the plan and its own lines, not the whole invoice's.
         plan = self.read_plan(plan_path) if partition is None else sources.staged_rows(plan_path, "partition",
                                                                                         [partition])
         keys = [partition] if partition is not None else [str(p) for p in plan["partition"]]
-        valid = sources.staged_rows(str(plan["lines_path"].iloc[0]), "customer_key",
-                                    keys if partition is not None else None) if len(plan) else pd.DataFrame()
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="billing-reads") as pool:
+            early = self._start_reads(run, pool, plan, partition)
+            valid = sources.staged_rows(str(plan["lines_path"].iloc[0]), "customer_key",
+                                        keys if partition is not None else None) if len(plan) else pd.DataFrame()
+            return self._apply_customers(run, plan, keys, valid, early)
+
+    def _start_reads(self, run: RunContext, pool: ThreadPoolExecutor, plan: pd.DataFrame, partition: str | None
+                     ) -> tuple[Future[Any], Future[dict[str, str]]] | None:
+        """A customer's task: its PSA reads (contract and units) and its cross-references, started now, so
+        they go out while its lines are read. None for a plan without the PSA ids (staged by an older
+        version) or a load of every customer at once: read in turn (``_plan_customer``)."""
+        from channelsync.templates.subscription_billing import sources
+
+        if partition is None or not len(plan) or "psa_contract_id" not in plan.columns:
+            return None
+        adapter = self._contracts(run)  # the PSA client made here, not in a thread: one per run
+        company, contract = str(plan["psa_company_id"].iloc[0]), str(plan["psa_contract_id"].iloc[0])
+        return (pool.submit(sources.contract_and_units, adapter, company, contract),
+                pool.submit(sources.left_behind, run, partition, LEFT_ENTITY))
+
+    def _apply_customers(self, run: RunContext, plan: pd.DataFrame, keys: list[str], valid: pd.DataFrame,
+                         early: tuple[Future[Any], Future[dict[str, str]]] | None) -> LoadSummary:
+        from channelsync.runs.staging import write_csv
+        from channelsync.templates.subscription_billing import sources
+
         services = sources.services_from_json(str(plan["services"].iloc[0])) if len(plan) else {}
         summary = LoadSummary(outcomes=[])
         failures: list[str] = []
         for key in keys:
-            customer = self._plan_customer(run, valid, key, services)
+            try:
+                customer = self._plan_customer(run, valid, key, services, early)
+            except QuotaExhausted as exc:
+                # The API budget ran out before this customer's contract was read: nothing of it was sent.
+                # Deferred, as the loader defers the writes it cannot send: the run is Warning, the next posts it.
+                log.warning("customer %s: deferred, the API budget is spent (%s)", key, exc)
+                summary.outcomes.append(ItemOutcome(source_key=key, outcome=outcomes.DEFERRED.name,
+                                                    error_code=exc.code, error_message=str(exc)))
+                continue
             summary.outcomes += [ItemOutcome(source_key=i["source_key"], outcome=_load_outcome(i["outcome"]),
                                              error_code=i["error_code"], error_message=i["error_message"])
                                  for i in customer.items]
@@ -234,19 +279,24 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
 
         return contract_adapter(run.integration.psa.system, run.psa_client())
 
-    def _plan_customer(self, run: RunContext, valid: pd.DataFrame, key: str,
-                       services: dict[str, planning.Service]) -> planning.CustomerPlan:
+    def _plan_customer(self, run: RunContext, valid: pd.DataFrame, key: str, services: dict[str, planning.Service],
+                       early: tuple[Future[Any], Future[dict[str, str]]] | None = None) -> planning.CustomerPlan:
+        """Read the customer's contract, units and cross-references (``early``: already started, see
+        ``_start_reads``) and plan it."""
         from channelsync.templates.subscription_billing import sources
 
         options = self.options(run)
         lines = valid[valid["customer_key"] == key]
         if not set(lines["sku"].astype(str)) <= set(services):
             services.update(sources.services(run, options))
-        first = lines.iloc[0]
-        adapter = self._contracts(run)
-        contract, units = sources.contract_and_units(adapter, str(first["psa_company_id"]),
-                                                     str(first["psa_contract_id"]))
-        left = sources.left_behind(run, key, LEFT_ENTITY)
+        if early is not None:
+            (contract, units), left = early[0].result(), early[1].result()
+        else:
+            first = lines.iloc[0]
+            adapter = self._contracts(run)
+            contract, units = sources.contract_and_units(adapter, str(first["psa_company_id"]),
+                                                         str(first["psa_contract_id"]))
+            left = sources.left_behind(run, key, LEFT_ENTITY)
         return planning.plan_customer(
             key, list(lines.itertuples(index=False)), psa_system=run.integration.psa.system, contract=contract,
             units=units, services=services, period=sources.period(lines),
