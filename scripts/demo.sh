@@ -6,11 +6,14 @@ set -euo pipefail
 # background commands (Python only shuts down cleanly on SIGINT when it was not ignored at start).
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+source scripts/sandbox_start.sh
 LOG_DIR=$AIRFLOW_HOME/logs/demo
 mkdir -p "$LOG_DIR"
 pids=()
 stop() {
-  trap - INT TERM EXIT
+  # A second INT / TERM must not cut the stopping short (`make` passes its own TERM on to this script).
+  trap '' INT TERM
+  trap - EXIT
   echo; echo "stopping channelsync demo (pids ${pids[*]:-none})"
   for pid in "${pids[@]}"; do kill -INT -- "-$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
@@ -23,23 +26,10 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-wait_for() {  # url, what, seconds
-  for _ in $(seq 1 "$3"); do
-    if python - "$1" <<'PY' 2>/dev/null; then return 0; fi
-import sys, urllib.request
-urllib.request.urlopen(sys.argv[1], timeout=2)
-PY
-    sleep 1
-  done
-  echo "$2 did not answer at $1 within $3 s; see $LOG_DIR" >&2; return 1
-}
-
 echo "== state store";       channelsync db upgrade | tail -1
 echo "== Airflow metadata";  airflow db migrate >"$LOG_DIR/db-migrate.log" 2>&1
 echo "== sandbox at $SANDBOX_URL (scale ${SCALE:-small})"
-setsid env --default-signal=INT channelsync sandbox serve --port "${SANDBOX_PORT:-8700}" --scale "${SCALE:-small}" >"$LOG_DIR/sandbox.log" 2>&1 &
-pids+=($!)
-wait_for "$SANDBOX_URL/_sandbox/health" sandbox 60
+start_sandbox "$LOG_DIR/sandbox.log"
 echo "== connections and pools"; channelsync airflow load-settings --sandbox-url "$SANDBOX_URL"
 echo "== customer mappings (a person's step, scripted for the demo: the suggestions matching by reference)"
 for integration in demo-autotask demo-connectwise; do

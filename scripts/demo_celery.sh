@@ -31,6 +31,7 @@ export CHANNELSYNC_HOME=$RUN_DIR/channelsync
 export AIRFLOW__API__BASE_URL=http://127.0.0.1:${PORT:-8080}
 export SANDBOX_URL=http://127.0.0.1:${SANDBOX_PORT:-8700}
 source scripts/env.sh
+source scripts/sandbox_start.sh
 LOG_DIR=$RUN_DIR/logs
 mkdir -p "$LOG_DIR"
 rm -f "$RUN_DIR/profile.env"
@@ -102,6 +103,7 @@ stop() {
 on_exit() {
   local code=$?
   trap - EXIT
+  trap '' INT TERM  # a second signal (`make` passes its TERM on) must not cut the stopping short
   stop
   exit "$code"
 }
@@ -124,17 +126,6 @@ start() {  # name, working folder, command...: in its own session, output to $LO
   pids+=($!)
   names+=("$name")
   echo "   $name (pid $!, log $LOG_DIR/$name.log)"
-}
-
-wait_for() {  # url, what, seconds
-  for _ in $(seq 1 "$3"); do
-    if python - "$1" <<'PY' 2>/dev/null; then return 0; fi
-import sys, urllib.request
-urllib.request.urlopen(sys.argv[1], timeout=2)
-PY
-    sleep 1
-  done
-  echo "error: $2 did not answer at $1 within $3 s; see $LOG_DIR" >&2; return 1
 }
 
 wait_for_line() {  # file, text, what, seconds
@@ -183,8 +174,7 @@ echo "== Airflow metadata ($AIRFLOW_DB)"; airflow db migrate >"$LOG_DIR/db-migra
   || { tail -20 "$LOG_DIR/db-migrate.log" >&2; exit 1; }
 echo "== state store ($STATE_DB)"; channelsync db upgrade | tail -1
 echo "== services"
-start sandbox "$RUN_DIR/sandbox" channelsync sandbox serve --port "${SANDBOX_PORT:-8700}" --scale "${SCALE:-small}"
-wait_for "$SANDBOX_URL/_sandbox/health" sandbox 60
+start_sandbox "$LOG_DIR/sandbox.log" "$RUN_DIR/sandbox"
 channelsync airflow load-settings --sandbox-url "$SANDBOX_URL" | sed 's/^/   /'
 start api-server "$AIRFLOW_HOME" airflow api-server --host 127.0.0.1 --port "$AIRFLOW__API__PORT"
 start scheduler "$AIRFLOW_HOME" airflow scheduler

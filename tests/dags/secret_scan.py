@@ -1,4 +1,4 @@
-"""Search everything a run leaves behind for secrets (R4): files, SQLite tables, Parquet, text.
+"""Search everything a run leaves behind for secrets (R4): files, SQLite and PostgreSQL tables, Parquet, text.
 
 ``secrets_of_settings`` lists every secret of every connection in airflow_settings.yaml, with the
 encodings a client sends them in (HTTP Basic); :class:`SecretScan` records where any of them occurs.
@@ -80,11 +80,33 @@ class SecretScan:
                 self.text("\n".join(repr(r) for r in rows), f"{path.name}:{table}", kind)
         return counts
 
-    def files(self, root: Path, kind: str) -> int:
-        """Every file under ``root``, raw bytes (SQLite files and their WAL included); Parquet files
-        are also read value by value (their pages may be compressed)."""
+    def database(self, url: str, kind: str) -> dict[str, int]:
+        """Every value of every row of every table of a database reached by SQLAlchemy URL (PostgreSQL: the
+        tables of every schema but the catalog's); returns the row count per table."""
+        from sqlalchemy import create_engine, inspect, text
+
+        counts: dict[str, int] = {}
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                inspector = inspect(connection)
+                for schema in (s for s in inspector.get_schema_names() if s not in ("information_schema",
+                                                                                      "pg_catalog", "pg_toast")):
+                    for table in inspector.get_table_names(schema=schema):
+                        rows = connection.execute(text(f'SELECT * FROM "{schema}"."{table}"')).all()
+                        counts[table] = len(rows)
+                        self.text("\n".join(repr(tuple(r)) for r in rows), f"{url.rsplit('/', 1)[-1]}:{table}", kind)
+        finally:
+            engine.dispose()
+        return counts
+
+    def files(self, root: Path, kind: str, skip: Iterable[Path] = ()) -> int:
+        """Every file under ``root`` (but those under ``skip``), raw bytes (SQLite files and their WAL
+        included); Parquet files are also read value by value (their pages may be compressed)."""
         count = 0
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        skipped = [Path(s) for s in skip]
+        for path in sorted(p for p in root.rglob("*") if p.is_file()
+                           and not any(p.is_relative_to(s) for s in skipped)):
             count += 1
             self.text(path.read_bytes(), str(path.relative_to(root)), kind)
             if path.suffix == ".parquet":

@@ -145,6 +145,9 @@ def test_the_scan_finds_a_planted_secret(tmp_path: Path) -> None:
     scan.add("ionrt-issued-by-the-sandbox", "ion refresh token")
     scan.text("refreshing with ionrt-issued-by-the-sandbox", "cli output")
     scan.sqlite(database, "airflow metadata")
+    found_in_db = len(scan.hits)
+    scan.database(f"sqlite:///{database}", "airflow metadata (SQLAlchemy)")  # the way PostgreSQL is searched
+    assert len(scan.hits) == found_in_db + 1, scan.hits
     scan.files(tmp_path / "logs", "task logs")
     scan.files(tmp_path, "files")
     found = {origin for _, origin in scan.hits}

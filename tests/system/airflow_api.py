@@ -60,6 +60,16 @@ class AirflowApi:
         result: dict[str, Any] = self._call("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
         return result
 
+    def loads(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The run's load task instances: one, or one per partition (a mapped load)."""
+        return [ti for ti in self.task_instances(dag_id, run_id) if ti["task_id"] == "load"]
+
+    def set_pool_slots(self, pool: str, slots: int) -> int:
+        """Set a pool's size; returns the size it had."""
+        before: int = self._call("GET", f"pools/{pool}")["slots"]
+        self._call("PATCH", f"pools/{pool}", json={"name": pool, "slots": slots, "include_deferred": False})
+        return before
+
     def wait_for_runs(self, runs: list[tuple[str, str]], timeout_s: float) -> dict[tuple[str, str], dict[str, Any]]:
         """Until every (dag_id, run_id) has finished; returns their last state."""
         deadline = time.monotonic() + timeout_s

@@ -18,6 +18,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 from channelsync.sandbox.control_client import SandboxControl
+from tests.e2e.smtp_sink import Sink, smtp_env, smtp_server
 from tests.system.airflow_api import AirflowApi
 from tests.system.profile import CeleryProfile, running_profile
 
@@ -48,16 +49,46 @@ def _unavailable() -> str | None:
     return None
 
 
+LAST = "test_killed_worker.py"  # leaves the profile with one worker: after every other system test
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the killed-worker test behind the last other test of this folder (not to the end of the session:
+    the profile stays up until its last test)."""
+    here = Path(__file__).parent
+    ours = [n for n, item in enumerate(items) if item.path.parent == here]
+    last = [item for item in items if item.path.parent == here and item.path.name == LAST]
+    if not ours or not last:
+        return
+    end = ours[-1]
+    rest = [item for item in items[: end + 1] if item not in last]
+    items[:] = rest + last + items[end + 1:]
+
+
 @pytest.fixture(scope="session")
-def celery_profile() -> Iterator[CeleryProfile]:
+def profile_smtp() -> Iterator[tuple[Sink, int]]:
+    """The SMTP server (and its port) the profile sends its alert e-mails to: every one is kept."""
+    with smtp_server() as (sink, port):
+        yield sink, port
+
+
+@pytest.fixture()
+def profile_mail(profile_smtp: tuple[Sink, int]) -> Sink:
+    return profile_smtp[0]
+
+
+@pytest.fixture(scope="session")
+def celery_profile(profile_smtp: tuple[Sink, int]) -> Iterator[CeleryProfile]:
     """The profile's folder is its own temporary one, not pytest's (whose old folders other pytest sessions
     on the machine remove); removed afterwards unless CHANNELSYNC_KEEP_PROFILE=1 (its logs, for a look)."""
     reason = _unavailable()
     if reason:
         pytest.skip(f"the production profile needs PostgreSQL and Redis: {reason}")
     run_dir = Path(tempfile.mkdtemp(prefix="channelsync-profile-"))
+    # Airflow's SMTP settings for the sink; the alerts' links keep the profile's own API address.
+    smtp = {k: v for k, v in smtp_env(profile_smtp[1]).items() if k.startswith("AIRFLOW__SMTP__")}
     try:
-        with running_profile(run_dir, PG_SERVER_URL, REDIS_URL) as profile:
+        with running_profile(run_dir, PG_SERVER_URL, REDIS_URL, extra_env=smtp) as profile:
             yield profile
     finally:
         if os.environ.get("CHANNELSYNC_KEEP_PROFILE") == "1":

@@ -3,13 +3,19 @@ own, on free loopback ports, throw-away databases (``channelsync_airflow_<id>``,
 and its own Redis key prefix; stopped (every process of every session it started) and its databases
 dropped afterwards.
 
-The demo integrations' file is used with one change: every schedule is the 29th of February, so nothing
-runs unless a test triggers it (a cron schedule runs once as soon as its DAG is unpaused otherwise).
+The demo integrations' file is used with two changes: every schedule is the 29th of February, so nothing
+runs unless a test triggers it (a cron schedule runs once as soon as its DAG is unpaused otherwise); and a
+second Autotask integration, ``demo-autotask-twin`` (demo-autotask's catalog_sync on the same connection:
+one Autotask database, two integrations), for the limits test.
+
+A lost worker costs Airflow its heartbeat timeout plus the task's retry delay (300 s + 60–120 s by default):
+the profile shortens both (:data:`AIRFLOW_FOR_TESTS`), so a killed worker's task is retried within ~30 s.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import re
 import signal
@@ -32,6 +38,21 @@ WORKLOAD = re.compile(r"Executing workload in Celery: .*?task_id='(?P<task_id>[^
                       r"run_id='(?P<run_id>[^']+)', try_number=(?P<try_number>\d+)")
 START_TIMEOUT_S = 300
 STOP_TIMEOUT_S = 60
+TWIN = "demo-autotask-twin"
+DEMO_INTEGRATIONS = ("demo-autotask", "demo-connectwise")
+# Airflow settings of the test profile (docs/deployment.md, "the system tests' profile").
+AIRFLOW_FOR_TESTS = {
+    # A task without a heartbeat for this long is failed (default 300 s); its supervisor beats every
+    # [workers] min_heartbeat_interval (5 s), so 20 s is four missed beats.
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
+    # The DAGs retry with exponential backoff (retry_delay 60 s: a first retry after 60–119 s); Airflow caps
+    # a backoff delay at [core] max_task_retry_delay.
+    "AIRFLOW__CORE__MAX_TASK_RETRY_DELAY": "5",
+    # Room for the killed-worker test's loads, all on one worker at once (four templates, mapped loads).
+    "AIRFLOW__CELERY__WORKER_CONCURRENCY": "8",
+    "AIRFLOW__CORE__PARALLELISM": "16",
+}
 
 
 def free_ports(count: int) -> list[int]:
@@ -46,8 +67,14 @@ def free_ports(count: int) -> list[int]:
 
 
 def triggered_only_config(path: Path) -> Path:
-    """config/integrations.yaml with every template's schedule set to :data:`NEVER`."""
+    """config/integrations.yaml with every template's schedule set to :data:`NEVER`, and :data:`TWIN`."""
     config = yaml.safe_load((ROOT / "config" / "integrations.yaml").read_text())
+    original = next(i for i in config["integrations"] if i["name"] == "demo-autotask")
+    twin = copy.deepcopy(original)
+    twin.update(name=TWIN, description="demo-autotask's catalog on the same Autotask database (system tests)",
+                templates={"catalog_sync": original["templates"]["catalog_sync"]},
+                alerts={"emails": original["alerts"]["emails"]})
+    config["integrations"].append(twin)
     for integration in config["integrations"]:
         for template in integration.get("templates", {}).values():
             template["schedule"] = NEVER
@@ -86,7 +113,7 @@ class CeleryProfile:
     pg_url: str
     redis_url: str
     profile_id: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
-    heartbeat_timeout_s: int = 30
+    extra_env: dict[str, str] = field(default_factory=dict)  # more settings for every service (SMTP …)
     env_file: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
@@ -110,6 +137,10 @@ class CeleryProfile:
     @property
     def admin_password(self) -> str:
         return _read_env(self.run_dir / "secrets.env")["ADMIN_PASSWORD"]
+
+    @property
+    def fernet_key(self) -> str:
+        return _read_env(self.run_dir / "secrets.env")["FERNET_KEY"]
 
     def pid(self, service: str) -> int:
         return int(self.env_file[f"PID_{service.replace('-', '_')}"])
@@ -143,11 +174,9 @@ class CeleryProfile:
             CHANNELSYNC_PROFILE_UNPAUSE="0", CHANNELSYNC_PG_URL=self.pg_url, REDIS_URL=self.redis_url,
             CHANNELSYNC_CONFIG=str(triggered_only_config(self.config_path)),
             PORT=str(api), SANDBOX_PORT=str(sandbox), TRIGGER_LOG_PORT=str(trigger_logs),
-            WORKER_LOG_PORTS=" ".join(map(str, worker_logs)), SCALE="small",
-            # A killed worker's task is found out after this long without a heartbeat (Airflow's default: 300 s).
-            AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=str(self.heartbeat_timeout_s),
-            AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="5",
+            WORKER_LOG_PORTS=" ".join(map(str, worker_logs)), SCALE="small", **AIRFLOW_FOR_TESTS,
         )
+        env.update(self.extra_env)
         output = (self.run_dir / "profile.out").open("wb")
         self.process = subprocess.Popen(["bash", str(SCRIPT)], cwd=ROOT, env=env, stdout=output,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -219,6 +248,28 @@ class CeleryProfile:
         finally:
             engine.dispose()
 
+    @property
+    def task_log_dir(self) -> Path:
+        return Path(self.env_file["LOG_DIR"]) / "tasks"
+
+    # -- Celery's remote control -------------------------------------------------------------------------
+    def consume(self, worker: str, on: bool) -> None:
+        """Make ``worker`` stop (``on=False``) or resume taking tasks from the queue, through Celery's remote
+        control (what ``celery control cancel_consumer / add_consumer`` sends): the tests choose which worker
+        runs a task. The tasks it runs already go on; none is waiting in it (Airflow's Celery settings:
+        prefetch multiplier 1, late acks)."""
+        from celery import Celery
+
+        app = Celery(broker=self.redis_url, broker_transport_options={
+            "global_keyprefix": f"channelsync_{self.profile_id}:", "visibility_timeout": 21600})
+        try:
+            destination = [f"{worker}@{socket.gethostname()}"]
+            command = app.control.add_consumer if on else app.control.cancel_consumer
+            replies = command("default", destination=destination, reply=True, timeout=10)
+            assert replies and "ok" in next(iter(replies[0].values())), (worker, on, replies)
+        finally:
+            app.close()
+
     # -- faults --------------------------------------------------------------------------------------
     def kill_worker(self, name: str) -> list[int]:
         """``kill -9`` every process of the worker (its Celery main process, pool processes, the task
@@ -241,8 +292,9 @@ def _read_env(path: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_profile(run_dir: Path, pg_url: str, redis_url: str) -> Iterator[CeleryProfile]:
-    profile = CeleryProfile(run_dir=run_dir, pg_url=pg_url, redis_url=redis_url)
+def running_profile(run_dir: Path, pg_url: str, redis_url: str,
+                    extra_env: dict[str, str] | None = None) -> Iterator[CeleryProfile]:
+    profile = CeleryProfile(run_dir=run_dir, pg_url=pg_url, redis_url=redis_url, extra_env=dict(extra_env or {}))
     profile.start()
     try:
         yield profile

@@ -19,12 +19,13 @@ and a fresh SQLite state store.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from cryptography.fernet import Fernet
 
 from channelsync.config import load_config
 from channelsync.connections import SettingsClientFactory, connections_from_settings
@@ -35,6 +36,7 @@ from channelsync.sandbox.control_client import SandboxControl
 from channelsync.sandbox.server import SandboxServer
 from channelsync.state.db import upgrade
 from channelsync.templates.registry import TEMPLATES
+from tests.system.in_process import environment
 
 ROOT = Path(__file__).resolve().parents[2]
 # The registry's order is the templates' natural one (catalog before prices before orders, services before
@@ -107,10 +109,11 @@ def reference_state(runs: list[tuple[str, str]], config_path: Path, systems: Ite
     ``config_path``: the integrations file the profile runs (the same options; schedules do not matter here)."""
     config = load_config(config_path)
     summaries: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="channelsync-reference-") as folder:
-        saved = {name: os.environ.get(name) for name in ("CHANNELSYNC_HOME", "CHANNELSYNC_STAGING_URL")}
-        os.environ["CHANNELSYNC_HOME"] = folder
-        os.environ.pop("CHANNELSYNC_STAGING_URL", None)
+    # A Fernet key of its own, as the profile has one: the state store's rotating credentials (Ion) are
+    # encrypted with it, and without one channelsync refuses to store them (STATE_SECRET_KEY_MISSING).
+    with tempfile.TemporaryDirectory(prefix="channelsync-reference-") as folder, environment(
+            CHANNELSYNC_HOME=folder, CHANNELSYNC_STAGING_URL=None,
+            AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode()):
         server = SandboxServer(host="127.0.0.1", port=0, scale="small", seed=42).start()
         try:
             url = f"sqlite:///{folder}/state.db"
@@ -128,8 +131,3 @@ def reference_state(runs: list[tuple[str, str]], config_path: Path, systems: Ite
             return psa_state(SandboxControl(server.url), systems, tdsynnex_tables), summaries
         finally:
             server.stop()
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value

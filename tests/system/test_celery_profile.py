@@ -6,7 +6,12 @@ order store, normalised: tests/system/psa_state.py) is the one the same template
 by the end-to-end runner on a fresh sandbox. The runs' outcomes (status and counts) are the same too.
 
 Templates run in their natural order (catalog_sync, price_availability, submit_orders, order_status), the
-two PSAs' DAGs of a template at the same time, as a schedule would have them.
+two PSAs' DAGs of a template at the same time, as a schedule would have them. (The profile's extra Autotask
+integration, demo-autotask-twin, is the limits test's: not run here.)
+
+Then no secret anywhere (tests/system/secret_sweep.py): every task log of both workers, every file of the
+profile, every table of Airflow's metadata database (XCom, rendered template fields …) and of the state
+store, the plugin's pages and JSON answers, the alert e-mails: no secret of any connection, 0 hits.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ import pytest
 
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.templates.dag_builder import dag_id_for
+from tests.e2e.smtp_sink import Sink
 from tests.system.airflow_api import AirflowApi
 from tests.system.conftest import REDIS_URL, redis_answers
-from tests.system.profile import SCRIPT, CeleryProfile, free_ports
+from tests.system.profile import DEMO_INTEGRATIONS, SCRIPT, CeleryProfile, free_ports
 from tests.system.psa_state import TEMPLATE_ORDER, differences, enabled_runs, psa_state, reference_state
+from tests.system.secret_sweep import sweep
 from tests.system.state_probe import ledger_by_status, sync_runs, unsettled_operations
 
 pytestmark = pytest.mark.airflow
@@ -38,11 +45,12 @@ def _failed_tasks(api: AirflowApi, dag_id: str, run_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(900)
-def test_demo_dags_on_celery_end_in_success_with_the_psa_state_of_the_local_run(
-    celery_profile: CeleryProfile, profile_sandbox: SandboxControl, airflow_api: AirflowApi
+def test_demo_dags_on_celery_end_in_success_with_the_psa_state_of_the_local_run_and_no_secret_anywhere(
+    celery_profile: CeleryProfile, profile_sandbox: SandboxControl, airflow_api: AirflowApi, profile_mail: Sink
 ) -> None:
     celery_profile.reset_state_store()
-    runs = enabled_runs(celery_profile.config_path)
+    runs = [(template, name) for template, name in enabled_runs(celery_profile.config_path)
+            if name in DEMO_INTEGRATIONS]
     assert len(runs) >= 4, runs
     airflow_api.wait_for_dags([dag_id_for(integration, template) for template, integration in runs])
     for template, integration in runs:
@@ -90,6 +98,14 @@ def test_demo_dags_on_celery_end_in_success_with_the_psa_state_of_the_local_run(
     print(f"\ncelery profile: {len(runs)} DAG runs in {celery_seconds} s (per template {stage_seconds}); "
           f"reference run {reference_seconds} s; tasks per worker {per_worker}; "
           f"ledger {ledger_by_status(celery_profile.state_url)}; high-water marks {high_water}")
+
+    # No secret anywhere the runs left something.
+    sweep_started = time.monotonic()
+    scan, searched = sweep(celery_profile, airflow_api, profile_sandbox, list(profile_mail.received))
+    print(f"secret scan ({round(time.monotonic() - sweep_started, 1)} s): {searched}; {len(scan.hits)} hits")
+    assert searched["task logs"] >= 5 * len(runs) and all(searched["task instances per worker"].values()), searched
+    assert searched["xcom rows"] > 0 and searched["rendered field rows"] > 0 and searched["plugin pages"] > 5, searched
+    assert scan.hits == [], scan.hits[:20]
 
 
 @pytest.mark.parametrize("down", ["redis", "postgresql"])
