@@ -192,6 +192,29 @@ class Ledger:
                 .values(status=status, error_code=error_code[:80], error_message=error_message[:2000],
                         updated_at=datetime.now(UTC)))
 
+    def supersede(self, source_prefix: str, planned: set[str]) -> int:
+        """Settle this run's unsettled claims (``pending``, ``unknown``) under ``source_prefix`` whose keys
+        its new plan no longer holds; returns how many.
+
+        For a template that re-plans from the target at every attempt (subscription_billing: a retried
+        customer reads its contract again), a key that dropped out of the plan needs nothing more: its
+        write landed before the attempt died or its answer was lost, or a person changed the record since.
+        Left ``pending`` it would stay so for ever; ``superseded`` says what happened. Should the same
+        key be planned again, a claim treats it as uncertain (not applied, not refused): the target is
+        read before anything is sent."""
+        with session_scope(self.url) as session:
+            rows = session.execute(select(_LEDGER.c.id, _LEDGER.c.idempotency_key).where(
+                _LEDGER.c.run_id == self.run_id, _LEDGER.c.template == self.template,
+                _LEDGER.c.target_system == self.target.system, _LEDGER.c.target_tenant == self.target.tenant,
+                _LEDGER.c.status.in_(("pending", "unknown")),
+                _LEDGER.c.source_key.startswith(source_prefix, autoescape=True))).all()
+            stale = [row.id for row in rows if row.idempotency_key not in planned]
+            if stale:
+                session.execute(update(_LEDGER).where(_LEDGER.c.id.in_(stale)).values(
+                    status="superseded", updated_at=datetime.now(UTC),
+                    error_message="no longer planned: the target, read again, needs nothing more of it"))
+        return len(stale)
+
     def link(self, xrefs: Sequence[dict[str, Any]]) -> None:
         """Record cross-references without a write (records that already exist in the target)."""
         save_xrefs(self.url, integration=self.integration, xrefs=xrefs)

@@ -206,6 +206,10 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
             failures += [i["error_message"] for i in customer.items if i["outcome"] == "failed"]
             operations = [self._operation(row) for row in customer.operations]
             loaded = self._load_in_waves(run, customer.operations, operations)
+            settled = self.ledger(run).supersede(f"{key}|", {op.key for op in operations})
+            if settled:
+                log.info("customer %s: %d write(s) of an earlier attempt no longer planned (the contract, read "
+                         "again, has them): settled as superseded", key, settled)
             summary.outcomes += loaded.outcomes
             summary.retriable_failures += loaded.retriable_failures
             safe = "".join(c if c.isalnum() else "_" for c in key)
