@@ -11,11 +11,11 @@ the dashboard's trends (``ui/trends.py``).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from channelsync.ui.cards import SUCCESSFUL
+from channelsync.ui.trends import DayStats, summed
 
 if TYPE_CHECKING:
     from channelsync.config import ChannelsyncConfig, IntegrationConfig
@@ -26,15 +26,8 @@ DIGEST = "digest"  # alert_log.template of a digest message
 KIND_LABELS = {"write": "written", "neutral": "unchanged", "warning": "with warnings", "failure": "failed"}
 
 
-@dataclass
-class Week:
-    """One template's week, summed."""
-
-    runs: dict[str, int] = field(default_factory=dict)
-    items: dict[str, int] = field(default_factory=dict)
-    errors: dict[str, int] = field(default_factory=dict)
-    duration_sum: float = 0.0
-    duration_n: int = 0
+class Week(DayStats):
+    """One template's week: its days summed (``DayStats.add``), with the digest's rates."""
 
     @property
     def finished(self) -> int:
@@ -61,19 +54,11 @@ def last_full_week(now: datetime) -> date:
 
 def weeks(session: object, integration: str, templates: list[str], monday: date) -> dict[str, tuple[Week, Week]]:
     """(this week, the week before) per template."""
-    from channelsync.ui.trends import summed
-
     stats = summed(session, [(integration, t) for t in templates], monday - timedelta(days=7),  # type: ignore[arg-type]
                    monday + timedelta(days=6))
     found = {t: (Week(), Week()) for t in templates}
     for ((_, template), day), day_stats in stats.items():
-        week = found[template][0 if day >= monday else 1]
-        for bucket, values in ((week.runs, day_stats.runs), (week.items, day_stats.items),
-                               (week.errors, day_stats.errors)):
-            for name, count in values.items():
-                bucket[name] = bucket.get(name, 0) + int(count)
-        week.duration_sum += day_stats.duration_sum
-        week.duration_n += day_stats.duration_n
+        found[template][0 if day >= monday else 1].add(day_stats)
     return found
 
 

@@ -58,6 +58,14 @@ class DayStats:
     duration_sum: float = 0.0
     duration_n: int = 0
 
+    def add(self, other: DayStats) -> None:
+        """Sum ``other`` into this (a week of days, for the digest)."""
+        for mine, theirs in ((self.runs, other.runs), (self.items, other.items), (self.errors, other.errors)):
+            for name, count in theirs.items():
+                mine[name] = mine.get(name, 0) + int(count)
+        self.duration_sum += other.duration_sum
+        self.duration_n += other.duration_n
+
     def as_json(self) -> dict[str, Any]:
         return {"runs": self.runs, "items": self.items, "errors": self.errors, "duration_sum": self.duration_sum,
                 "duration_n": self.duration_n}
