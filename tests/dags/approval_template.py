@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from channelsync.quality.suite import Expectation, Severity, Suite
+from channelsync.quality.suite import Suite
 from channelsync.runs import outcomes
 from channelsync.runs.approval_config import MEASURES
 from channelsync.runs.steps import LoadSummary, PlanSummary
@@ -19,7 +19,7 @@ from channelsync.runs.template import TemplateBase
 from channelsync.state.ledger import Target
 from channelsync.templates.options_common import TemplateOptions
 from channelsync.templates.registry import TemplateSpec, register
-from tests.dags.posting_template import MemoryTarget
+from tests.dags.posting_template import MemoryTarget, amounts_frame, amounts_suite
 
 if TYPE_CHECKING:
     from channelsync.runs.context import RunContext
@@ -38,15 +38,10 @@ class RepriceSteps(TemplateBase[RepriceOptions]):
         return Target("memory", "ledger-1")
 
     def extract(self, run: RunContext) -> pd.DataFrame:
-        amounts = self.options(run).amounts
-        return pd.DataFrame({"source_key": list(amounts), "amount": list(amounts.values())})
+        return amounts_frame(self.options(run).amounts)
 
     def suite(self, run: RunContext) -> Suite:
-        return Suite(name="reprice", key_column="source_key", expectations=(
-            Expectation(name="amount not negative", severity=Severity.BLOCKING,
-                        gx_type="ExpectColumnValuesToBeBetween", kwargs={"column": "amount", "min_value": 0},
-                        reason="negative amount"),
-        ))
+        return amounts_suite("reprice")
 
     def plan(self, run: RunContext, valid: pd.DataFrame) -> PlanSummary:
         changed = set(self.options(run).changed)

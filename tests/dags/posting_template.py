@@ -50,6 +50,20 @@ class MemoryTarget:
         return None
 
 
+def amounts_frame(amounts: dict[str, float]) -> pd.DataFrame:
+    """The test templates' source: one row per configured amount."""
+    return pd.DataFrame({"source_key": list(amounts), "amount": list(amounts.values())})
+
+
+def amounts_suite(name: str) -> Suite:
+    """The test templates' suite: a negative amount is quarantined."""
+    return Suite(name=name, key_column="source_key", expectations=(
+        Expectation(name="amount not negative", severity=Severity.BLOCKING,
+                    gx_type="ExpectColumnValuesToBeBetween", kwargs={"column": "amount", "min_value": 0},
+                    reason="negative amount"),
+    ))
+
+
 class PostingSteps(TemplateBase[PostingOptions]):
     entity_type = "posting"
     op_outcomes = {"post": POSTED.name}
@@ -59,15 +73,10 @@ class PostingSteps(TemplateBase[PostingOptions]):
         return Target("memory", "ledger-1")
 
     def extract(self, run: RunContext) -> pd.DataFrame:
-        amounts = self.options(run).amounts
-        return pd.DataFrame({"source_key": list(amounts), "amount": list(amounts.values())})
+        return amounts_frame(self.options(run).amounts)
 
     def suite(self, run: RunContext) -> Suite:
-        return Suite(name="postings", key_column="source_key", expectations=(
-            Expectation(name="amount not negative", severity=Severity.BLOCKING,
-                        gx_type="ExpectColumnValuesToBeBetween", kwargs={"column": "amount", "min_value": 0},
-                        reason="negative amount"),
-        ))
+        return amounts_suite("postings")
 
     def plan(self, run: RunContext, valid: pd.DataFrame) -> PlanSummary:
         frame = valid.assign(op="post", key="post:" + valid["source_key"])
