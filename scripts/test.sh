@@ -12,7 +12,12 @@ echo "== airflow db migrate (for the DAG tests)"; airflow db migrate >"$AIRFLOW_
   || { cat "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
 echo "== pytest"
 set +e
-python -m pytest --durations=20 "$@"  # the 20 slowest: where the CI minutes go
+# Both cores (PYTEST_WORKERS=0: one process): most tests wait on HTTP, subprocesses and the scheduler.
+# Each work unit (tests/conftest.py: a module, or a folder sharing a set-up) runs on one worker.
+workers=${PYTEST_WORKERS:-2}
+parallel=()
+if [ "$workers" != "0" ]; then parallel=(-n "$workers" --no-loadscope-reorder); fi
+python -m pytest "${parallel[@]}" --durations=20 "$@"  # the 20 slowest: where the CI minutes go
 code=$?
 set -e
 if [ "$code" -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi

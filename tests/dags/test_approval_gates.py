@@ -276,4 +276,5 @@ def test_a_mapped_load_is_held_as_a_whole_and_loaded_once_approved(report: dict[
     assert rejected["tasks"]["partitions"] == "skipped" and rejected["tasks"]["load"] == "skipped"
     assert rejected["counts"] == {"plan_rejected": 1, "quarantined": 1}
     assert approved["asked"] and approved["status"] == "warning"  # the quarantined line
-    assert approved["counts"] == {"posted": 2, "quarantined": 1} and approved["written"] == ["line-1", "line-2"]
+    assert approved["counts"] == {"posted": 2, "quarantined": 1}
+    assert sorted(approved["written"]) == ["line-1", "line-2"]  # two mapped partitions: either may finish first

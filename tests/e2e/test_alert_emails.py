@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +25,12 @@ from channelsync.state.db import session_scope
 from channelsync.state.models import AlertLog
 from tests.dags.secret_scan import secrets_of_settings
 from tests.e2e.conftest import RunTemplate
-from tests.e2e.smtp_sink import Received, Sink, smtp_env, smtp_server
+from tests.e2e.smtp_sink import Received, Sink, smtp_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "config" / "integrations.yaml")
 BASE = "http://airflow.example:8080"
 TEAM, PURCHASING, FINANCE = "msp-integrations@example.com", "msp-purchasing@example.com", "msp-finance@example.com"
-
-
-@pytest.fixture()
-def mail(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
-    with smtp_server() as (sink, port):
-        for name, value in smtp_env(port).items():
-            monkeypatch.setenv(name, value)
-        yield sink
 
 
 def alert_rows(state_store: str) -> list[AlertLog]:

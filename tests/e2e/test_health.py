@@ -4,10 +4,7 @@ e-mailed once with the catalog's first responder, and the recovery once more —
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from channelsync.alerts import notify_run
 from channelsync.config import load_config
@@ -15,19 +12,11 @@ from channelsync.sandbox.control_client import SandboxControl
 from channelsync.state import repository
 from channelsync.templates.health import status
 from tests.e2e.conftest import RunTemplate
-from tests.e2e.smtp_sink import Sink, smtp_env, smtp_server
+from tests.e2e.smtp_sink import Sink
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "config" / "integrations.yaml")
 AUTOTASK_SYSTEMS = {"autotask", "tdsynnex_xml", "tdsynnex_flatfile", "tdsynnex_ion", "crayon"}
-
-
-@pytest.fixture()
-def mail(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
-    with smtp_server() as (sink, port):
-        for name, value in smtp_env(port).items():
-            monkeypatch.setenv(name, value)
-        yield sink
 
 
 def check(run_template: RunTemplate, integration: str = "demo-autotask") -> dict[str, object]:

@@ -4,7 +4,6 @@ SMTP server on loopback (aiosmtpd) that refuses, then accepts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,18 +17,10 @@ from channelsync.state import repository
 from channelsync.state.db import session_scope, upgrade
 from channelsync.state.models import AlertLog
 from channelsync.ui import alert_log
-from tests.e2e.smtp_sink import Sink, smtp_env, smtp_server
+from tests.e2e.smtp_sink import Sink
 
 ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION = load_config(ROOT / "config" / "integrations.yaml").get("demo-connectwise")
-
-
-@pytest.fixture()
-def mail(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
-    with smtp_server() as (sink, port):
-        for name, value in smtp_env(port).items():
-            monkeypatch.setenv(name, value)
-        yield sink
 
 
 @pytest.fixture()

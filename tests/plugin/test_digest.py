@@ -4,11 +4,9 @@ before; sent once per week, and again the next day when the server refused it.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select, update
 
 from channelsync import digest
@@ -16,21 +14,13 @@ from channelsync.config import ChannelsyncConfig
 from channelsync.state import repository
 from channelsync.state.db import session_scope, upgrade
 from channelsync.state.models import AlertLog, SyncRun
-from tests.e2e.smtp_sink import Sink, smtp_env, smtp_server
+from tests.e2e.smtp_sink import Sink
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # a Wednesday: the last full week is 16–22 Nov (2026-W47)
 CONFIG = ChannelsyncConfig.model_validate({"integrations": [{
     "name": "acme", "psa": {"system": "autotask", "conn_id": "x"}, "distributors": {},
     "alerts": {"emails": ["ops@acme.example"]},
     "templates": {"catalog_sync": {}, "order_status": {}}}]})
-
-
-@pytest.fixture()
-def mail(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
-    with smtp_server() as (sink, port):
-        for name, value in smtp_env(port).items():
-            monkeypatch.setenv(name, value)
-        yield sink
 
 
 def run(url: str, key: str, started: datetime, status: str, *, items: list[dict[str, object]] = (),  # type: ignore[assignment]

@@ -52,13 +52,14 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Protocol
 
 import pandas as pd
 
 from channelsync.canonical import conform
 from channelsync.canonical.billing import CONTRACT_UNITS
+from channelsync.canonical.dates import calendar_day
 from channelsync.errors import ChannelsyncError, FatalApiError, define
 
 CONTRACT_DATE_OUTSIDE = define(
@@ -137,13 +138,7 @@ def missing(value: Any) -> bool:
 
 def day(value: Any) -> date | None:
     """A PSA date-time (``2025-01-01T00:00:00Z``), ISO day, date or timestamp as a date; None when missing."""
-    if missing(value):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
+    return None if missing(value) else calendar_day(value)
 
 
 def number(value: Any) -> float | None:

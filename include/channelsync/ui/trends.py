@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from channelsync.canonical.dates import calendar_day
 from channelsync.state.models import SyncItem, SyncRun, SyncRunDay
 from channelsync.state.upsert import upsert
 from channelsync.ui.cards import as_utc
@@ -77,17 +78,6 @@ class DayStats:
                    duration_n=int(data.get("duration_n") or 0))
 
 
-def _day(value: Any) -> date | None:
-    """A date from what ``date()`` gives back: a date (PostgreSQL) or 'YYYY-MM-DD' (SQLite)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
 
@@ -128,7 +118,7 @@ def summed(session: Session, keys: list[Key], first: date, last: date) -> dict[t
             .where(in_range, SyncItem.error_code.is_not(None))
             .group_by(SyncRun.integration, SyncRun.template, func.date(SyncRun.started_at), SyncItem.error_code))
         for integration, template, day_value, code, count in item_errors:
-            day = _day(day_value)
+            day = calendar_day(day_value)
             if day is not None and (integration, template) in wanted:
                 stats = found.setdefault(((integration, template), day), DayStats())
                 stats.errors[code] = stats.errors.get(code, 0) + int(count)
@@ -155,7 +145,7 @@ def closed_days(session: Session, keys: list[Key], days: list[date]) -> dict[tup
             .where(SyncRunDay.day >= days[0], SyncRunDay.day <= days[-1],
                    SyncRunDay.integration.in_(sorted({integration for integration, _ in chunk}))))
         for integration, template, day, stats in found_rows:
-            read: tuple[Key, date] = ((integration, template), _day(day) or days[0])
+            read: tuple[Key, date] = ((integration, template), calendar_day(day) or days[0])
             if read[0] in wanted and read not in kept:
                 kept[read] = _keep((store, *read), DayStats.from_json(stats or {}))
     missing = [(key, day) for key in keys for day in days if (key, day) not in kept]
