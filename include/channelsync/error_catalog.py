@@ -415,6 +415,15 @@ GUIDANCE: dict[str, Guidance] = {
     "MAPPING_INVALID": _g(
         "A customer mapping, or the key given for it, is not valid (an empty id, an unknown distributor).",
         "Correct the mapping as the message says.", ENGINEER, False),
+    "MAP_ENTRY_INVALID": _g(
+        "A category mapping or service override given in the pages or the CLI is not valid (an empty or "
+        "over-long code, SKU, category or service name).",
+        "Correct the entry as the message says; nothing was saved.", ENGINEER, False),
+    "MAP_ENTRY_NOT_FOUND": _g(
+        "The state store has no category mapping or service override for that key, so there is nothing to "
+        "remove: the integrations file alone decides it.",
+        "List the entries (the Categories or Services page of the integration's mappings) and pick one that "
+        "exists.", ENGINEER, False),
     "MAPPING_TARGET_INVALID": _g(
         "The PSA company or contract a customer is mapped to does not exist, or is not an active recurring "
         "contract.", "Pick an existing company and an active recurring contract for the customer.", FINANCE,

@@ -4,7 +4,8 @@ Every route depends on :func:`security.signed_in_user` (set on the app, so no ro
 asks the auth manager before showing a DAG's runs. The routes that change something are POSTs, each
 depending on :func:`security.checked_form` (origin and CSRF token) and asking the auth manager for the
 edit right the change needs: reruns (``reruns.py``: Airflow's clearTaskInstances, called with the
-user's own token) and customer mappings (``mapping_pages.py``).
+user's own token), customer mappings (``mapping_pages.py``), category mappings and service overrides
+(``option_map_pages.py``).
 """
 
 from __future__ import annotations
@@ -376,4 +377,4 @@ def static_file(name: str) -> Response:
 
 # ---- the routes that change something (registered on ``app`` by importing them) ---------------------
 
-from . import alert_pages, mapping_pages, reruns  # noqa: E402,F401  (they import app from here)
+from . import alert_pages, mapping_pages, option_map_pages, reruns  # noqa: E402,F401  (they import app from here)

@@ -1,6 +1,8 @@
 """Customer mappings of subscription billing: who is billed to which PSA company and contract.
 
-- ``GET /mappings``: the integrations with subscription_billing the user may read;
+- ``GET /mappings``: the integrations with a mapping the user may read (customer mappings and service
+  overrides of subscription_billing, category mappings of catalog_sync: ``mapping_tabs.py``; the latter
+  two are ``option_map_pages.py``);
 - ``GET /mappings/{integration}``: every customer — mapped ones, and those the latest billing run saw in
   its items and invoice lines (unmapped first) — with ``?suggest=1`` the best PSA company for each
   unmapped one (a proposal: a link to the edit form, never saved by itself);
@@ -32,6 +34,7 @@ from channelsync.ui import mappings as views
 
 from .airflow_api import AirflowApi, Answer
 from .app import _not_found, _wants_html, app, load_config, paused_by_dag, state_url
+from .mapping_tabs import index, tabs
 from .security import EDIT_DAG, TRIGGER, access, checked_form
 from .views import SECURITY_HEADERS, render
 
@@ -88,9 +91,7 @@ def _editor(integration: Any) -> Any:
 
 @app.get("/mappings", name="mappings_index")
 def mappings_index(request: Request) -> Response:
-    allowed = access(request)
-    shown = [i for i in _billing_integrations() if allowed.may_read(dag_id_for(i.name, BILLING))]
-    return render(request, "mappings_index.html", integrations=shown)
+    return render(request, "mappings_index.html", integrations=index(request))
 
 
 # ---- one integration's customers ---------------------------------------------------------------------
@@ -130,7 +131,8 @@ def mappings_page(request: Request, integration: str, show: str = "all", suggest
         finally:
             editor.release_slots()
     dag_id = dag_id_for(integration, BILLING)
-    return render(request, "mappings.html", integration=integration, rows=shown, total=len(rows),
+    return render(request, "mappings.html", integration=integration, tabs=tabs(request, found), rows=shown,
+                  total=len(rows),
                   todo=sum(1 for r in rows if r.needs_mapping), show=show, run=run, suggest=suggest,
                   suggestions=suggestions, suggest_error=suggest_error, dag_id=dag_id,
                   may_edit=access(request).may(EDIT_DAG, dag_id))
@@ -167,7 +169,8 @@ def _customer_context(request: Request, integration: Any, key_text: str) -> dict
         entry["changes"] = views.history_changes(entry["before"], entry["after"])
     dag_id = dag_id_for(integration.name, BILLING)
     allowed = access(request)
-    return {"integration": integration.name, "key": str(key), "row": row, "run": run,
+    return {"integration": integration.name, "tabs": tabs(request, integration), "key": str(key), "row": row,
+            "run": run,
             "mapping": get_mapping(url, integration.name, key), "history": history, "dag_id": dag_id,
             "may_edit": allowed.may(EDIT_DAG, dag_id), "may_sync": allowed.may(TRIGGER, dag_id),
             "paused": paused_by_dag([dag_id]).get(dag_id, False), "today": _today().isoformat()}

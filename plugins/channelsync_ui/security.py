@@ -9,7 +9,9 @@ access to the DAG runs of the integration's DAG, exactly as Airflow's own run an
 whatever the auth manager (Simple, FAB, Keycloak …) grants or denies applies unchanged. A change needs
 what Airflow's own API would ask for the same change: a rerun edit access to the DAG's task instances
 (``clearTaskInstances``: PUT), "sync now" the right to trigger a run (POST), a mapping edit edit access
-to the billing DAG (PUT) — and Airflow's API checks again when the plugin forwards the user's token.
+to the DAG that uses the mapping (PUT: the billing DAG for customer mappings and service overrides,
+catalog_sync's for category mappings) — and Airflow's API checks again when the plugin forwards the
+user's token.
 
 State-changing requests are POSTs, and each is checked (:func:`checked_form`) before it does anything:
 
@@ -47,7 +49,7 @@ _NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 # What each kind of change asks the auth manager (method, DAG access entity name or None: the DAG itself).
 RERUN = ("PUT", "TASK_INSTANCE")  # as POST /api/v2/dags/{dag_id}/clearTaskInstances
 TRIGGER = ("POST", "RUN")  # as POST /api/v2/dags/{dag_id}/dagRuns
-EDIT_DAG = ("PUT", None)  # the integration's settings for a DAG: its customer mappings
+EDIT_DAG = ("PUT", None)  # the integration's settings for a DAG: its customer / category mappings, service overrides
 
 
 class NotSignedIn(Exception):

@@ -3,6 +3,7 @@ and their mappings, and readers of what the PSA emulators hold afterwards."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -61,6 +62,20 @@ def new_customer(control: SandboxControl, state_url: str, integration: str, *, n
     company, contract_id = contract(control, PSA_OF[integration], name, contract_start, contract_end)
     map_customer(state_url, integration, tenant, company, contract_id)
     return Customer(tenant, str(made["subscriptionId"]), company, contract_id)
+
+
+def line_variant(line: dict[str, Any], new_id: int, **changes: Any) -> dict[str, Any]:
+    """A copy of a Crayon billing record with another id and some fields changed (``Product__PartNumber``:
+    a nested field), as the emulator would serve a line with one thing different."""
+    record = copy.deepcopy(line)
+    record["Id"] = new_id
+    for path, value in changes.items():
+        target = record
+        *parents, leaf = path.split("__")
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+    return record
 
 
 def service_ids(control: SandboxControl, psa: str) -> dict[str, str]:

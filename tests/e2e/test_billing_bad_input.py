@@ -6,9 +6,7 @@ Crayon emulator as the API would serve it.
 
 from __future__ import annotations
 
-import copy
 from datetime import date
-from typing import Any
 
 from channelsync.sandbox.control_client import SandboxControl
 from channelsync.state import repository
@@ -18,16 +16,7 @@ from tests.e2e.conftest import RunTemplate
 MONTHLY = "CFQ7TTC0LDPB:0001:P1M:Monthly"
 
 
-def _variant(line: dict[str, Any], new_id: int, **changes: Any) -> dict[str, Any]:
-    record = copy.deepcopy(line)
-    record["Id"] = new_id
-    for path, value in changes.items():
-        target = record
-        *parents, leaf = path.split("__")
-        for parent in parents:
-            target = target[parent]
-        target[leaf] = value
-    return record
+_variant = world.line_variant
 
 
 def test_bad_lines_are_quarantined_and_the_rest_posts(sandbox: SandboxControl, run_template: RunTemplate,

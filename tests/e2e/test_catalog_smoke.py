@@ -60,4 +60,5 @@ def test_staging_on_another_root_runs_the_sync(
     staged = sorted(p.name for p in (as_path(url) / "demo-autotask" / "catalog_sync").iterdir())
     assert len(staged) == 1
     files = sorted(p.name for p in next((as_path(url) / "demo-autotask" / "catalog_sync").iterdir()).iterdir())
-    assert files == ["extract.parquet", "plan.parquet", "plan_diff.csv", "valid.parquet"]
+    # category_map.json: the effective category map the extract read, for the later stages (effective_maps)
+    assert files == ["category_map.json", "extract.parquet", "plan.parquet", "plan_diff.csv", "valid.parquet"]

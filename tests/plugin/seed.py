@@ -5,7 +5,9 @@ staged field-level diff, a price refresh whose last run failed with a vendor err
 ``<script>``, a submit_orders preview with its plan, a template that never ran, and records of an
 integration no longer in the file. With ``billing``: a demo-autotask subscription_billing run with
 staged invoice lines — a mapped customer that posted, a sandbox Crayon customer not mapped yet, and an
-unmapped one whose distributor name holds a ``<script>`` — and the mapped customer's mapping.
+unmapped one whose distributor name holds a ``<script>`` and who has a line of a retired product
+(:data:`RETIRED_SKU`, not on the price list) — and the mapped customer's mapping. The latest catalog sync
+staged its extract (products of three category codes).
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class BillingKeys:
 
 
 HOSTILE_NAME = 'Evil <script>alert("mapping")</script> Corp'
+RETIRED_SKU = "OLD-PLAN/P1M"  # a "/" too: a SKU is a path segment of its override's page
+RETIRED_NAME = 'Old <b>plan</b>'
+CATALOG_CODES = {"NBK": 3, "MON": 2, "UPS": 1}  # products per category code in the latest catalog extract
 ON = "2026-06-01"  # inside the sandbox contracts' dates (2025-01-01 – 2027-12-31), whatever today is
 
 
@@ -94,9 +99,12 @@ def _billing(url: str, staging: Path, keys: BillingKeys, started: datetime) -> i
             "source_key": f"{distributor}:{account}:{keys.invoice}:{customer_id}-{n}", "distributor": distributor,
             "account": account, "invoice_id": keys.invoice, "line_id": f"{customer_id}-{n}",
             "customer_id": customer_id, "customer_name": name, "customer_domain": None, "sku": "M365-E3",
-            "quantity": 1.0, "price_total": 36.0, "currency": "USD",
+            "product_name": "Microsoft 365 E3", "quantity": 1.0, "price_total": 36.0, "currency": "USD",
+            "known_product": True,
         } for n in range(seats)]
-    pd.DataFrame(lines).to_parquet(folder / "extract.parquet")
+    retired = {**lines[-1], "source_key": f"{lines[-1]['source_key']}-old", "line_id": "990001-old",
+               "sku": RETIRED_SKU, "product_name": RETIRED_NAME, "price_total": 12.5, "known_product": False}
+    pd.DataFrame([*lines, retired]).to_parquet(folder / "extract.parquet")
     unmapped = [{"entity_type": "subscription", "source_key": key, "outcome": "unmapped",
                  "error_code": "BILLING_CUSTOMER_UNMAPPED", "error_message": f"not mapped — {name}"}
                 for key, name in ((keys.unmapped, keys.unmapped_name), (keys.hostile, HOSTILE_NAME))]
@@ -182,6 +190,8 @@ def seed(url: str, staging: Path, *, now: datetime | None = None, billing: Billi
     ])
     created = [_product(f"SKU-NEW-{n}", "created", psa_id=str(5000 + n), changed_fields=["name", "price"])
                for n in range(221)]
+    pd.DataFrame({"category_code": [code for code, n in CATALOG_CODES.items() for _ in range(n)]}).to_parquet(
+        staging / "demo-autotask" / "catalog_sync" / "latest" / "extract.parquet")
     warning_run = _run(
         url, "demo-autotask", "catalog_sync", "scheduled__latest", started=now - timedelta(hours=2), status="warning",
         items={"reconcile": [_product("SKU-CONFLICT", "conflict", psa_id="3002", changed_fields=["price"],

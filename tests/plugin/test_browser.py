@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.plugin.conftest import AirflowServer
+from tests.plugin.seed import RETIRED_SKU
 
 pytestmark = pytest.mark.airflow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -86,3 +87,9 @@ def test_the_mapping_pages_render_and_keep_a_customer_s_markup_as_text(signed_in
     dom = _chromium("--dump-dom", page).stdout
     assert "History" in dom and "alice" in dom and "<form" in dom  # the viewer gets the search, not the edit form
     assert 'method="post"' not in dom
+
+
+def test_the_service_override_page_renders_and_keeps_a_product_s_markup_as_text(signed_in_url: str) -> None:
+    dom = _chromium("--dump-dom", f"{signed_in_url}/channelsync/mappings/demo-autotask/services").stdout
+    assert "Service overrides" in dom and 'class="tabs"' in dom and "Category mappings</a>" in dom
+    assert RETIRED_SKU in dom and "Old &lt;b&gt;plan&lt;/b&gt;" in dom and "<b>plan</b>" not in dom

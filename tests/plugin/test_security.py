@@ -21,15 +21,19 @@ from tests.plugin.conftest import ROOT, AirflowServer
 pytestmark = pytest.mark.airflow
 
 # The routes a DAG scope applies to, and those any signed-in user reaches (scoped content).
+# The category mappings and service overrides of an integration (option_map_pages.py), list and one key.
+OPTION_MAPS = {f"{api}/mappings/{{integration}}/{kind}{key}" for api in ("", "/api")
+               for kind, one in (("categories", "/{code}"), ("services", "/{sku:path}")) for key in ("", one)}
 DAG_SCOPED = {"/history/{dag_id}", "/api/history/{dag_id}", "/runs/{run_id}", "/api/runs/{run_id}",
               "/runs/{run_id}/items.csv", "/dag-runs/{dag_id}/{airflow_run_id:path}",
               "/mappings/{integration}", "/api/mappings/{integration}", "/mappings/{integration}/customers/{key}",
-              "/api/mappings/{integration}/customers/{key}"}
+              "/api/mappings/{integration}/customers/{key}", *OPTION_MAPS}
 SIGNED_IN = {"/", "/api/dashboard", "/errors", "/api/errors", "/static/{name}", "/mappings", "/alerts",
              "/api/alerts"}
 # The routes that change something (POST), each needing edit access to its DAG.
 CHANGES = {"/runs/{run_id}/items/{item_id}/rerun", "/runs/{run_id}/rerun-failed",
-           "/mappings/{integration}/customers/{key}"}
+           "/mappings/{integration}/customers/{key}", "/mappings/{integration}/categories/{code}",
+           "/mappings/{integration}/services/{sku:path}"}
 
 
 def plugin_routes() -> list[APIRoute]:
@@ -45,7 +49,8 @@ def concrete(path: str, server: AirflowServer, *, dag: str = "demo-autotask") ->
     run = server.seeded.warning_run if dag == "demo-autotask" else server.seeded.connectwise_run
     return ("/channelsync" + path).replace("{dag_id}", f"{dag}__catalog_sync").replace("{run_id}", str(run)) \
         .replace("{airflow_run_id:path}", "scheduled__latest").replace("{name}", "channelsync.css") \
-        .replace("{integration}", dag).replace("{key}", "crayon:4401:1").replace("{item_id}", "1")
+        .replace("{integration}", dag).replace("{key}", "crayon:4401:1").replace("{item_id}", "1") \
+        .replace("{code}", "NBK").replace("{sku:path}", "CFQ7TTC0LDPB:0001/P1M")
 
 
 def test_the_routes_are_the_ones_these_tests_know() -> None:
@@ -118,7 +123,8 @@ def test_a_token_signed_with_airflow_s_secret_is_accepted(airflow_server: Airflo
 
 
 @pytest.mark.parametrize("path", ["/", "/errors", "/history/{dag_id}", "/runs/{run_id}", "/mappings",
-                                  "/mappings/{integration}/customers/{key}"])
+                                  "/mappings/{integration}/customers/{key}", "/mappings/{integration}/categories",
+                                  "/mappings/{integration}/services/{sku:path}"])
 def test_a_browser_without_a_session_is_sent_to_airflow_s_login(airflow_server: AirflowServer, path: str) -> None:
     page = concrete(path, airflow_server)
     answer = airflow_server.get(page, html=True)

@@ -27,7 +27,7 @@ from channelsync.state.mappings import (
     set_mapping,
     set_sync,
 )
-from channelsync.state.models import CustomerMapping, CustomerMappingAudit
+from channelsync.state.models import CustomerMapping, MappingAudit
 
 KEY = CustomerKey("crayon", "4401", "310007")
 OTHER = CustomerKey("pax8", "sandbox_pax8", "6a1f0c3e-0000-4000-8000-000000000001")
@@ -41,7 +41,7 @@ def url(state_url: str) -> str:
 
 def _audit_count(url: str) -> int:
     with db.session_scope(url) as session:
-        return int(session.scalar(select(func.count()).select_from(CustomerMappingAudit)) or 0)
+        return int(session.scalar(select(func.count()).select_from(MappingAudit)) or 0)
 
 
 def test_a_mapping_is_created_loaded_and_audited(url: str) -> None:

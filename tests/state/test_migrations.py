@@ -119,3 +119,41 @@ def test_0005_downgrades_and_upgrades_again(state_url: str) -> None:
     with db.get_engine(state_url).connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM sync_runs")).scalar() == 1
         assert connection.execute(text("SELECT status, attempts FROM alert_log")).one() == ("failed", 0)
+
+
+def test_0009_moves_the_customer_audit_into_the_mapping_audit_and_back(state_url: str) -> None:
+    """0009 makes one audit of every mapping: the customer audit rows move over in order (kind
+    ``customer``) and are what the customer's history shows; downgrading copies them back."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from channelsync.state.mappings import CustomerKey, mapping_history
+
+    db.upgrade(state_url, revision="0008")
+    with db.get_engine(state_url).begin() as connection:
+        for action, by in (("create", "alice"), ("disable", "bob")):
+            connection.execute(text(
+                'INSERT INTO customer_mapping_audit (integration, distributor, account, customer_id, action, "before", '
+                '"after", changed_by, changed_at) VALUES (\'i\', \'crayon\', \'4401\', \'31:7\', :action, NULL, '
+                ':after, :by, CURRENT_TIMESTAMP)'), {"action": action, "by": by, "after": '{"sync_enabled": true}'})
+        connection.execute(text("INSERT INTO category_mappings (integration, distributor, category_code, psa_category, "
+                                "selected) VALUES ('i', 'tdsynnex', 'NBK', 'Notebooks', true)"))
+    assert db.upgrade(state_url) == _head()
+    history = mapping_history(state_url, "i", CustomerKey("crayon", "4401", "31:7"))
+    assert [(h["action"], h["changed_by"], h["customer_id"]) for h in history] == [
+        ("create", "alice", "31:7"), ("disable", "bob", "31:7")]
+    assert history[0]["after"] == {"sync_enabled": True}
+    with db.get_engine(state_url).connect() as connection:
+        assert connection.execute(text("SELECT updated_by FROM category_mappings")).scalar() == "(before 0009)"
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", state_url.replace("%", "%%"))
+    command.downgrade(config, "0008")
+    tables = inspect(db.get_engine(state_url)).get_table_names()
+    assert "mapping_audit" not in tables and "service_overrides" not in tables
+    with db.get_engine(state_url).connect() as connection:
+        rows = connection.execute(text("SELECT customer_id, action, changed_by FROM customer_mapping_audit "
+                                       "ORDER BY id"))
+        assert rows.all() == [("31:7", "create", "alice"), ("31:7", "disable", "bob")]
+    assert db.upgrade(state_url) == _head()

@@ -298,6 +298,10 @@ class AutotaskProducts:
             return self._location_id
 
     # ---- lookups cached per adapter ----------------------------------------------------------------------
+    def category_names(self) -> list[str]:
+        """The labels of Autotask's product category picklist (what a category mapping may name)."""
+        return sorted(self._category_values(), key=str.casefold)
+
     def _category_values(self) -> dict[str, int]:
         with self._lock:
             if self._categories is None:

@@ -29,11 +29,11 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from channelsync.adapters.psa_orders import Skip, day_stamp, status_value
 from channelsync.canonical.orders import PsaLine, PsaOrder, day, fit_list, note_block, with_note_block
+from channelsync.clients.call_tally import ContextThreadPool
 from channelsync.clients.connectwise import conditions as c
 from channelsync.clients.connectwise.client import replace_ops
 from channelsync.clients.connectwise.domain import PURCHASE_ORDERS
@@ -82,7 +82,7 @@ class ConnectWiseOrders:
                                 str((po.get("vendorCompany") or {}).get("name") or "").casefold())
                   and (skip is None or not skip(_number(po), (po.get("status") or {}).get("name")))]
         # One call per PO (no cross-PO line-item query): a few in flight, as the catalog reads page ahead.
-        with ThreadPoolExecutor(max_workers=LINE_READS_IN_FLIGHT, thread_name_prefix="cw-po-lines") as pool:
+        with ContextThreadPool(max_workers=LINE_READS_IN_FLIGHT, thread_name_prefix="cw-po-lines") as pool:
             lines = list(pool.map(lambda po: list(self.client.iter_po_line_items(int(po["id"]))), orders))
         return [self._order(po, items) for po, items in zip(orders, lines, strict=True)]
 

@@ -151,6 +151,11 @@ class ConnectWiseProducts:
                 body["inactiveFlag"] = not value
         return body
 
+    def category_names(self) -> list[str]:
+        """The procurement subcategories' names (what a category mapping may name: a product is filed under
+        a subcategory, and its category follows)."""
+        return sorted({str(s["name"]) for s in self.client.subcategories()}, key=str.casefold)
+
     def _subcategory(self, name: str) -> dict[str, Any]:
         with self._lock:
             if self._subcategories is None:

@@ -26,6 +26,10 @@ class PsaProductAdapter(Protocol):
         """After a create's lost answer: the id of the product if it is found in the PSA, else None."""
         ...
 
+    def category_names(self) -> list[str]:
+        """The categories a product can be filed under (what a category mapping may name), by name."""
+        ...
+
 
 def product_adapter(psa_system: str, client: object) -> PsaProductAdapter:
     if psa_system == "connectwise":

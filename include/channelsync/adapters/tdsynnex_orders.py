@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from channelsync.canonical.orders import distinct
+from channelsync.clients.call_tally import ContextThreadPool
 from channelsync.clients.tdsynnex.codes import TDS_PO_DUPLICATE, TDS_PO_REJECTED
 from channelsync.clients.tdsynnex.xmlmodels import (
     Invoice,
@@ -139,7 +139,7 @@ class TdSynnexOrders:
 
         if not numbers:
             return {}
-        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(numbers))),
+        with ContextThreadPool(max_workers=max(1, min(concurrency, len(numbers))),
                                 thread_name_prefix="tds-status") as pool:
             return dict(zip(numbers, pool.map(one, numbers), strict=True))
 

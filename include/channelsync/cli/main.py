@@ -7,6 +7,7 @@
     channelsync sync TEMPLATE --integration NAME [--preview]
     channelsync status [--integration NAME] [--limit N]
     channelsync mapping list|set|enable|disable|remove|history|suggest|unmapped --integration NAME …
+    channelsync category-map|service-override list|set|exclude|remove|history --integration NAME …
 
 A failure the user can fix (a set-up step not done, a bad file, an unknown name, a server not
 running) ends in ONE line on stderr saying what is wrong and the command that fixes it, exit code 2;
@@ -65,8 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--limit", type=int, default=20)
 
     from channelsync.cli.mapping import register as register_mapping
+    from channelsync.cli.option_maps import register as register_option_maps
 
     register_mapping(commands, common)
+    register_option_maps(commands, common)
     return parser
 
 
@@ -138,6 +141,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from channelsync.cli.mapping import run as run_mapping
 
         return run_mapping(args)
+    if args.command in ("category-map", "service-override"):
+        from channelsync.cli.option_maps import run as run_option_maps
+
+        return run_option_maps(args)
     raise AssertionError(args.command)
 
 

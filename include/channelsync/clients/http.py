@@ -23,6 +23,8 @@ from typing import Any
 
 import requests
 
+from channelsync.clients.call_tally import count_call
+from channelsync.clients.session_env import new_session
 from channelsync.errors import (
     ApiError,
     FatalApiError,
@@ -108,7 +110,8 @@ class HttpTransport:
         rng: random.Random | None = None,
     ) -> None:
         self.system = system
-        self.session = session or requests.Session()
+        # A session made here reads the environment (proxies, CA bundle, netrc) once, not per call.
+        self.session = session or new_session()
         self.policy = policy or RetryPolicy()
         self.error_mapper = error_mapper
         self.secrets = secrets
@@ -157,6 +160,7 @@ class HttpTransport:
         self, method: str, url: str, *, idempotent: bool, **kwargs: Any
     ) -> requests.Response | ApiError:
         self.counter.add()
+        count_call(self)  # on the tally of the task sending it (clients may be shared by tasks)
         try:
             response = self.session.request(method, url, **kwargs)
         except requests.exceptions.ConnectTimeout as exc:

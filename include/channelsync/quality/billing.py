@@ -90,7 +90,8 @@ def _prepare(accepted: tuple[str, ...]) -> object:
         retired = ~data["known_product"].astype("boolean").fillna(False)
         data[CHECKS[6][0]] = reason(retired, "product " + data["sku"].astype("string").fillna("?")
                                     + " (retired?): add it to subscription_billing's service_overrides "
-                                    "(SKU → PSA service name) to bill it")
+                                    "(SKU → PSA service name), or on the integration's Service overrides page "
+                                    "(Mappings), to bill it")
         data[CHECKS[7][0]] = reason(data["mapping_count"].astype("Int64").fillna(0) > 1,
                                     "customer " + data["customer_key"].astype("string")
                                     + " is mapped " + data["mapping_count"].astype("string") + " times")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from channelsync import settings
+from channelsync.clients.call_tally import CallTally
 from channelsync.config import IntegrationConfig
 from channelsync.templates.options_common import TemplateOptions
 
@@ -68,6 +70,9 @@ class RunContext:
     client_factory: ClientFactory = hook_client_factory
     run_id: int | None = None
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    # The calls this context's stages sent (``clients/call_tally.py``): its own, also when its clients are
+    # shared with other contexts running at the same time (mapped load tasks on threads of one process).
+    _tally: CallTally = field(default_factory=CallTally, repr=False)
     _staging: ObjectStoragePath | None = field(default=None, repr=False)
 
     @property
@@ -120,11 +125,16 @@ class RunContext:
             if callable(release):
                 release()
 
+    def counting_calls(self) -> AbstractContextManager[CallTally]:
+        """Count the calls sent from here on (this thread, and the pools it starts) as this context's."""
+        return self._tally.current()
+
     def api_calls(self) -> dict[str, int]:
-        """Calls sent by every client this context built (attempts included)."""
+        """Calls this context's stages sent (attempts included) through its clients, by system: counted
+        while :meth:`counting_calls` was in effect, so a shared client's calls for other tasks are not."""
         calls: dict[str, int] = {}
         for (system, _conn), client in self._clients.items():
             transport = getattr(client, "transport", None)
             if transport is not None:
-                calls[system] = calls.get(system, 0) + transport.counter.calls
+                calls[system] = calls.get(system, 0) + self._tally.count(transport)
         return calls

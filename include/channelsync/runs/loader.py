@@ -28,10 +28,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from channelsync.canonical.operation import Operation
+from channelsync.clients.call_tally import ContextThreadPool
 from channelsync.errors import (
     ChannelsyncError,
     FatalApiError,
@@ -119,7 +119,7 @@ class _Session:
             if workers == 1:
                 self._worker(work)
             else:
-                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load") as pool:
+                with ContextThreadPool(max_workers=workers, thread_name_prefix="load") as pool:
                     for future in [pool.submit(self._worker, work) for _ in range(workers)]:
                         future.result()
         finally:
@@ -289,7 +289,8 @@ class _MarkBuffer:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self._marks: list[tuple[Operation, str, dict[str, Any] | None]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the buffer only: held for an append or a swap, never for a write
+        self._writing = threading.Lock()  # one batch written at a time, in the order they were taken
         self._flushed_at = time.monotonic()
 
     def applied(self, entry: Operation, target_id: str, xref: dict[str, Any] | None) -> None:
@@ -300,11 +301,15 @@ class _MarkBuffer:
             self.flush()
 
     def flush(self) -> None:
-        with self._lock:
-            marks, self._marks = self._marks, []
-            self._flushed_at = time.monotonic()
-            # Written under the lock: batches reach the ledger in order, one writer at a time.
-            self.ledger.mark_applied_many(marks)
+        # The batch is taken under the writing lock, so batches reach the ledger in order, one writer at a
+        # time; the buffer's own lock is not held during the write, so the other workers record their marks
+        # and go on sending while one worker writes (holding both cost each of them the whole write).
+        with self._writing:
+            with self._lock:
+                marks, self._marks = self._marks, []
+                self._flushed_at = time.monotonic()
+            if marks:
+                self.ledger.mark_applied_many(marks)
 
 
 class _StopSignal:

@@ -16,6 +16,7 @@ from typing import Any
 
 from channelsync.errors import ChannelsyncError, define
 from channelsync.runs.context import RunContext
+from channelsync.runs.slot_release import load_running
 from channelsync.runs.status import run_status
 from channelsync.runs.steps import TemplateSteps
 from channelsync.state import repository
@@ -47,7 +48,8 @@ def _counting_calls(run: RunContext, result: dict[str, Any]) -> Iterator[None]:
     """Record the stage's API calls on its run whether the stage succeeds or fails."""
     before = run.api_calls()
     try:
-        yield
+        with run.counting_calls():
+            yield
     finally:
         _record_calls(run, result, before)
 
@@ -135,15 +137,14 @@ def stage_load(run: RunContext, steps: TemplateSteps, planned: dict[str, Any], *
         return {"run_id": run.run_id, "preview": True, "api_calls": {}}
     result: dict[str, Any] = {"run_id": run.run_id}
     before = run.api_calls()
-    try:
+    with load_running(run):  # the last load of the process to end gives the concurrency slots back
         try:
-            summary = (steps.apply(run, planned["plan_path"]) if partition is None
-                       else steps.apply(run, planned["plan_path"], partition=partition))
+            with run.counting_calls():
+                summary = (steps.apply(run, planned["plan_path"]) if partition is None
+                           else steps.apply(run, planned["plan_path"], partition=partition))
         except BaseException:
             _record_calls(run, result, before)  # on the run, failed or not
             raise
-    finally:
-        run.release_slots()
     # The calls are added to the run with the items, in one transaction (one per load task, not two).
     result["api_calls"] = _calls_since(run, before)
     repository.replace_items(

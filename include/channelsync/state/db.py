@@ -37,10 +37,16 @@ def get_engine(url: str | None = None) -> Engine:
     return engine_for(url or settings.state_url())
 
 
+@lru_cache(maxsize=8)
+def _session_factory(engine: Engine) -> sessionmaker[Session]:
+    """One factory per engine: building a ``sessionmaker`` makes a class, not worth doing per transaction."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """A transaction: committed on success, rolled back on error."""
-    session = sessionmaker(get_engine(url), expire_on_commit=False)()
+    session = _session_factory(get_engine(url))()
     try:
         yield session
         session.commit()

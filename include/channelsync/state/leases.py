@@ -21,7 +21,8 @@ PostgreSQL alike. Expiry uses the hosts' wall clocks: workers need NTP-synchroni
 well under the TTL).
 
 Cost: a lease is two short transactions (take, release). :class:`LeaseCap` does not pay them per
-call, and takes the slots its threads wait for at once in one transaction. It pools the leases of a
+call, and takes the slots its threads wait for at once (or, if more, as many as it has used at once
+before: a load's workers start one after another) in one transaction. It pools the leases of a
 process (threads hand them to each other in memory) and keeps ("sticky") a lease across calls; one
 heartbeat thread renews all the process's leases in one ``UPDATE`` and, when another process waits,
 hands over the lease that has had its turn longest (at least ``turn_s``, 1 s) as its current call
@@ -311,6 +312,7 @@ class _KeyState:
     acquiring: bool = False  # one thread at a time asks the table
     marked_at: float | None = None  # when this process last wrote its waiter row
     cooldown_until: float = 0.0  # after a hand-over: do not take a slot back before this
+    peak: int = 0  # the most slots of the key this process has had in use at once (kept across loads)
 
 
 class LeaseCap:
@@ -388,6 +390,7 @@ class LeaseCap:
             if held.busy or held.lost:
                 continue
             held.busy = True
+            state.peak = max(state.peak, sum(1 for h in state.leases if h.busy))
             if held.expires - time.monotonic() < self.store.ttl / 4 and not self._renew_now(held):
                 # Never use a slot that may have been taken over; its row expires by itself.
                 held.busy, held.lost = False, True
@@ -420,7 +423,11 @@ class LeaseCap:
         now = time.monotonic()
         mark = state.marked_at is None or now - state.marked_at >= WAITER_REFRESH
         clear = state.marked_at is not None and state.waiting <= 1
-        want = max(1, min(state.waiting, self.limit - len(state.leases)))
+        # As many as the threads waiting now, or as the process has used at once before: a load's workers
+        # start one after another, so the first asks before the others wait, and each would pay a
+        # transaction of its own (a billing customer's 3 writers: 3 transactions on the critical path of
+        # every customer). A slot taken and not used stays idle and goes back as idle ones do.
+        want = max(1, min(max(state.waiting, state.peak), self.limit - len(state.leases)))
         self._cond.release()
         try:
             slots = self.store.try_acquire_many(key, self.limit, want, mark_waiting=mark, clear_waiting=clear)
@@ -439,6 +446,7 @@ class LeaseCap:
         started = time.monotonic()
         held = _Held(key, slots[0], turn_started=started, expires=now + self.store.ttl)
         state.leases.append(held)
+        state.peak = max(state.peak, sum(1 for h in state.leases if h.busy))
         state.leases += [_Held(key, slot, turn_started=started, expires=now + self.store.ttl, busy=False,
                                idle_since=started) for slot in slots[1:]]
         self._ensure_heartbeat()

@@ -4,7 +4,8 @@ contract, with a sync switch per customer, and an audit row per change (issue #1
 A customer is keyed by :class:`CustomerKey` (distributor, distributor account, customer id: a Crayon
 customer tenant id, a Pax8 company id). One integration has at most one mapping per key (the table's
 unique key makes a second one impossible); every write records its audit row (who, when, action, the
-row before and after) in the same transaction, and a write that changes nothing records nothing.
+row before and after: ``state/mapping_audit.py``, kind ``customer``) in the same transaction, and a write
+that changes nothing records nothing.
 
 Also here, pure and without I/O:
 
@@ -21,17 +22,18 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import pandas as pd
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channelsync.errors import ChannelsyncError, define
+from channelsync.state import mapping_audit
 from channelsync.state.db import session_scope
-from channelsync.state.models import CustomerMapping, CustomerMappingAudit
+from channelsync.state.models import CustomerMapping
+from channelsync.state.row_writes import inserted, locked
 
 MAPPING_NOT_FOUND = define("MAPPING_NOT_FOUND", "channelsync", "The integration has no mapping for that customer")
 MAPPING_INVALID = define("MAPPING_INVALID", "channelsync", "A customer mapping or its key is not valid")
@@ -123,21 +125,13 @@ def get_mapping(url: str, integration: str, key: CustomerKey) -> dict[str, Any] 
 
 def mapping_history(url: str, integration: str, key: CustomerKey | None = None) -> list[dict[str, Any]]:
     """The audit rows of the integration (of one customer when ``key`` is given), oldest first."""
-    query = select(CustomerMappingAudit).where(CustomerMappingAudit.integration == integration)
-    if key is not None:
-        key = CustomerKey.of(*key)
-        query = query.where(CustomerMappingAudit.distributor == key.distributor,
-                            CustomerMappingAudit.account == key.account,
-                            CustomerMappingAudit.customer_id == key.customer_id)
-    with session_scope(url) as session:
-        rows = session.scalars(query.order_by(CustomerMappingAudit.id)).all()
-        return [{
-            "id": row.id, "integration": row.integration, "key": str(CustomerKey(row.distributor, row.account,
-                                                                                 row.customer_id)),
-            "distributor": row.distributor, "account": row.account, "customer_id": row.customer_id,
-            "action": row.action, "before": row.before, "after": row.after, "changed_by": row.changed_by,
-            "changed_at": _aware(row.changed_at).isoformat(),
-        } for row in rows]
+    text = None if key is None else str(CustomerKey.of(*key))
+    rows = mapping_audit.history(url, integration, "customer", text)
+    for row in rows:  # split, not parsed: a row from before 0004 has an empty account
+        distributor, account, customer_id = [*row["key"].split(":", 2), "", ""][:3]
+        row.update(distributor=distributor, account=account, customer_id=customer_id)
+        del row["kind"]
+    return rows
 
 
 def conflicting_mappings(url: str, *, psa_tenant: str | None = None) -> pd.DataFrame:
@@ -187,7 +181,7 @@ def set_mapping(
                 psa_contract_id=contract, psa_tenant=_optional(psa_tenant), sync_enabled=bool(sync_enabled),
                 updated_by=by, updated_at=_now(),
             )
-            if _inserted(session, created):
+            if inserted(session, created):
                 _audit(session, integration, key, "create", None, _snapshot(created), by)
                 return "create"
             row = _locked(session, integration, key)  # another writer created it first: update theirs
@@ -256,18 +250,9 @@ def _find(session: Session, integration: str, key: CustomerKey) -> CustomerMappi
 
 
 def _locked(session: Session, integration: str, key: CustomerKey) -> CustomerMapping | None:
-    """The mapping, held until the transaction ends so the audit's "before" is what is replaced:
-    ``SELECT … FOR UPDATE`` on PostgreSQL (a row inserted by a concurrent writer after this read makes
-    the caller's insert fail, and it reads again); on SQLite a no-op UPDATE first takes the database's
-    write lock, so two writers queue instead of one failing on a stale read."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(CustomerMapping).where(*_where(integration, key))
-                        .values(sync_enabled=CustomerMapping.sync_enabled)
-                        .execution_options(synchronize_session=False))
-    return session.scalars(
-        select(CustomerMapping).where(*_where(integration, key)).with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+    """The mapping, held until the transaction ends so the audit's "before" is what is replaced."""
+    found: CustomerMapping | None = locked(session, CustomerMapping, _where(integration, key), touch="sync_enabled")
+    return found
 
 
 def _existing(session: Session, integration: str, key: CustomerKey) -> CustomerMapping:
@@ -276,17 +261,6 @@ def _existing(session: Session, integration: str, key: CustomerKey) -> CustomerM
         raise MappingNotFound(f"integration {integration!r} has no mapping for customer {key}: "
                               f"`channelsync mapping list --integration {integration}` lists them")
     return row
-
-
-def _inserted(session: Session, row: CustomerMapping) -> bool:
-    """Insert under a savepoint; False when a concurrent writer inserted the same key first."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
 
 
 def _change(session: Session, row: CustomerMapping, integration: str, key: CustomerKey, action: str,
@@ -303,10 +277,8 @@ def _change(session: Session, row: CustomerMapping, integration: str, key: Custo
 
 def _audit(session: Session, integration: str, key: CustomerKey, action: str, before: dict[str, Any] | None,
            after: dict[str, Any] | None, by: str) -> None:
-    session.add(CustomerMappingAudit(
-        integration=integration, distributor=key.distributor, account=key.account, customer_id=key.customer_id,
-        action=action, before=before, after=after, changed_by=by, changed_at=_now(),
-    ))
+    mapping_audit.record(session, integration=integration, kind="customer", key=str(key), action=action,
+                         before=before, after=after, by=by)
 
 
 def _snapshot(row: CustomerMapping) -> dict[str, Any]:
@@ -344,12 +316,10 @@ def _actor(by: str) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return mapping_audit.now()
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes: they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+_aware = mapping_audit.aware
 
 
 # --- suggestions (pure) ---------------------------------------------------------------------------------

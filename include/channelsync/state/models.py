@@ -153,7 +153,7 @@ class CustomerMapping(Base):
 
     One row per key: a customer cannot have two mappings in one integration. ``psa_tenant`` (the PSA
     database, as the ledger names it) lets two integrations on one PSA be checked for customers mapped
-    twice. Every change is recorded in :class:`CustomerMappingAudit` in the same transaction.
+    twice. Every change is recorded in :class:`MappingAudit` (kind ``customer``) in the same transaction.
     """
 
     __tablename__ = "customer_mappings"
@@ -175,21 +175,24 @@ class CustomerMapping(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class CustomerMappingAudit(Base):
-    """One row per change of a customer mapping: who, when, the action and the row before / after
-    (``None`` before a creation and after a removal). Kept when the mapping is removed."""
+class MappingAudit(Base):
+    """One row per change of a mapping people edit (the pages, the CLI): a customer mapping, a category
+    mapping or a service override (``kind``; ``state/mapping_audit.py``) — who, when, the action and the
+    row before / after (``None`` before a creation and after a removal). Kept when the mapping is removed.
+    ``mapping_key`` names the mapping within its kind and integration (a customer key
+    ``crayon:4401:310007``, a category ``tdsynnex:NBK``, a SKU). Migration 0009 made it of
+    ``customer_mapping_audit``, whose rows it holds as kind ``customer``."""
 
-    __tablename__ = "customer_mapping_audit"
-    __table_args__ = (
-        Index("ix_customer_mapping_audit_key", "integration", "distributor", "account", "customer_id"),
-    )
+    __tablename__ = "mapping_audit"
+    __table_args__ = (Index("ix_mapping_audit_key", "integration", "kind", "mapping_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     integration: Mapped[str] = mapped_column(String(100))
-    distributor: Mapped[str] = mapped_column(String(30))
-    account: Mapped[str] = mapped_column(String(100))
-    customer_id: Mapped[str] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(20))  # create | update | enable | disable | rename | remove
+    kind: Mapped[str] = mapped_column(String(20))  # customer | category | service
+    mapping_key: Mapped[str] = mapped_column(String(250))
+    # customer: create | update | enable | disable | rename | remove; category / service: create | update |
+    # exclude | include | remove
+    action: Mapped[str] = mapped_column(String(20))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     changed_by: Mapped[str] = mapped_column(String(100))
@@ -197,6 +200,12 @@ class CustomerMappingAudit(Base):
 
 
 class CategoryMapping(Base):
+    """A distributor category code → the PSA category catalog_sync files its products under, as a person
+    set it in the pages or the CLI (``state/option_maps.py``). It overlays catalog_sync's ``category_map`` of
+    the integrations file (``channelsync.effective_maps``): ``selected`` with a category maps the code,
+    whatever the file says; ``selected`` false excludes the code from the selection even when the file
+    maps it. Every change is audited (:class:`MappingAudit`, kind ``category``)."""
+
     __tablename__ = "category_mappings"
     __table_args__ = (UniqueConstraint("integration", "distributor", "category_code", name="uq_category_mapping"),)
 
@@ -204,8 +213,28 @@ class CategoryMapping(Base):
     integration: Mapped[str] = mapped_column(String(100))
     distributor: Mapped[str] = mapped_column(String(30))
     category_code: Mapped[str] = mapped_column(String(50))
-    psa_category: Mapped[str] = mapped_column(String(100))
+    psa_category: Mapped[str | None] = mapped_column(String(100), nullable=True)  # None: excluded, no category
     selected: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ServiceOverride(Base):
+    """A distributor SKU (one retired from the price list) → the PSA service subscription_billing posts its
+    lines to, as a person set it (``state/option_maps.py``). It overlays subscription_billing's
+    ``service_overrides`` of the integrations file as :class:`CategoryMapping` does catalog_sync's map:
+    ``enabled`` false removes the file's override of the SKU. Audited as kind ``service``."""
+
+    __tablename__ = "service_overrides"
+    __table_args__ = (UniqueConstraint("integration", "sku", name="uq_service_override"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    integration: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(150))
+    service_name: Mapped[str | None] = mapped_column(String(250), nullable=True)  # None: excluded, no service
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class SyncRunDay(Base):

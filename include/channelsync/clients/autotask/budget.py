@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channelsync.clients.autotask.errors import AUTOTASK_BUDGET_GUARD, SYSTEM
+from channelsync.clients.call_tally import in_current_context
 from channelsync.errors import QuotaExhausted
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,8 @@ class BudgetGuard:
                         raise self._exhausted(calls)
                     # Read in the background: this call and the others go on against the last reading and
                     # their own count, as between two readings, instead of waiting a round trip for it.
-                    threading.Thread(target=self._refresh_quietly, args=(self._begin_reading(),),
+                    # (In the caller's context: the reading is counted as a call of the task that made it due.)
+                    threading.Thread(target=in_current_context(self._refresh_quietly), args=(self._begin_reading(),),
                                      name="autotask-budget-reading", daemon=True).start()
                 self._reserve(calls)
                 return

@@ -19,7 +19,6 @@ import json as json_module
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -30,6 +29,7 @@ from channelsync.clients.autotask.budget import BudgetGuard
 from channelsync.clients.autotask.errors import AUTOTASK_ZONE_UNKNOWN, SYSTEM, map_error
 from channelsync.clients.autotask.filters import Filter, build_query
 from channelsync.clients.autotask.products import ProductsMixin
+from channelsync.clients.call_tally import ContextThreadPool
 from channelsync.clients.http import ConcurrencyCap, HttpTransport, PageLoopGuard, RetryPolicy
 from channelsync.errors import FatalApiError
 
@@ -222,7 +222,7 @@ class AutotaskClient(ProductsMixin):
         body = build_query(filters if filters is not None else Filter.everything(),
                            include_fields=include_fields, max_records=max_records)
         guard = PageLoopGuard(SYSTEM)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autotask-page") as pool:
+        with ContextThreadPool(max_workers=1, thread_name_prefix="autotask-page") as pool:
             content = self.call_raw("POST", f"{entity}/query", json=body, idempotent=True)
             while True:
                 next_url = _next_page_url(content)

@@ -20,12 +20,13 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from channelsync.clients.call_tally import ContextThreadPool
 from channelsync.clients.connectwise.errors import (
     CW_CODEBASE_DISCOVERY_FAILED,
     SYSTEM,
@@ -169,7 +170,7 @@ class ConnectWiseRestClient:
         guard = PageLoopGuard(SYSTEM)
         url = self.url(path) + "?" + urlencode({"pageSize": self.page_size, **params})
         headers = {"pagination-type": "forward-only"}
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cw-prefetch") as prefetch:
+        with ContextThreadPool(max_workers=1, thread_name_prefix="cw-prefetch") as prefetch:
             pending: Future[requests.Response] | None = prefetch.submit(self._send, "GET", url, headers=headers)
             while pending is not None:
                 response = pending.result()

@@ -4,6 +4,7 @@ gives the adapter the location it reads and writes it at (:func:`catalog_adapter
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from channelsync.errors import ConfigError
@@ -35,7 +36,9 @@ def check_psa(options: CatalogSyncOptions, psa_system: str) -> None:
         raise ConfigError(f"catalog_sync option {exc.option}: {exc}") from None
 
 
-def catalog_options(options: CatalogSyncOptions, *, psa_system: str) -> CatalogOptions:
+def catalog_options(options: CatalogSyncOptions, *, psa_system: str,
+                    category_map: Mapping[str, str] | None = None) -> CatalogOptions:
+    """The planner's options; ``category_map`` is the effective map a run uses (the file's, when not given)."""
     check_psa(options, psa_system)
     overrides: dict[str, object] = {}
     if options.max_products is not None:
@@ -44,7 +47,7 @@ def catalog_options(options: CatalogSyncOptions, *, psa_system: str) -> CatalogO
         psa_system,
         manage_stock=options.sync_inventory,
         key_prefix="product",
-        category_map=dict(options.category_map),
+        category_map=dict(options.category_map if category_map is None else category_map),
         target_currency=options.currency.target,
         currency_rates=dict(options.currency.rates),
         markup=markup_rules(options.markup),

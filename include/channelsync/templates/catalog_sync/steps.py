@@ -27,7 +27,7 @@ class CatalogSyncSteps(TemplateBase[CatalogSyncOptions]):
     def extract(self, run: RunContext) -> pd.DataFrame:
         options = self.options(run)
         client = run.tdsynnex_client("tdsynnex_flatfile")
-        return extract_flat_file(client, run.scratch, categories=options.category_map.keys(),
+        return extract_flat_file(client, run.scratch, categories=self.category_map(run, refresh=True).keys(),
                                  currency=options.source_currency, price_flagged=options.price_flagged_skus)
 
     def suite(self, run: RunContext) -> Suite:
@@ -63,8 +63,17 @@ class CatalogSyncSteps(TemplateBase[CatalogSyncOptions]):
         summary.details["linked_without_write"] = linked
         return summary
 
+    def category_map(self, run: RunContext, *, refresh: bool = False) -> dict[str, str]:
+        """The effective category map: the file's ``category_map`` overlaid by the state store's category
+        mappings (``channelsync.effective_maps``), read by the extract and staged for the later stages."""
+        from channelsync.effective_maps import for_run
+        from channelsync.state.option_maps import CATEGORIES
+
+        return for_run(run, CATEGORIES, self.options(run).category_map, refresh=refresh)
+
     def _planner(self, run: RunContext) -> Any:
-        return catalog_options(self.options(run), psa_system=run.integration.psa.system)
+        return catalog_options(self.options(run), psa_system=run.integration.psa.system,
+                               category_map=self.category_map(run))
 
     def _read_plan(self, plan_path: str, fields: tuple[str, ...]) -> CatalogPlan:
         from channelsync.reconcile.plan import CatalogPlan

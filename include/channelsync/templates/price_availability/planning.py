@@ -8,11 +8,15 @@ currency (``source_currency``) and the conflict rule (``distributor_wins``) alwa
 catalog_sync.
 
 Markup rules are keyed by TD SYNNEX category code; P&A carries no category, so the rule is found
-through the PSA product's category and the reverse of catalog_sync's ``category_map``. A PSA category
-that several codes with *different* rules map to is ambiguous: its price is left to catalog_sync.
+through the PSA product's category and the reverse of catalog_sync's effective category map (the file's
+``category_map`` overlaid by the state store's category mappings: ``channelsync.effective_maps``, as
+catalog_sync itself uses it). A PSA category that several codes with *different* rules map to is
+ambiguous: its price is left to catalog_sync.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from channelsync.canonical.limits import FIELDS_BY_PSA
 from channelsync.config import IntegrationConfig
@@ -55,10 +59,13 @@ def rules_by_category(markup: MarkupRules, category_map: dict[str, str]) -> dict
     return out
 
 
-def pna_options(options: PriceAvailabilityOptions, integration: IntegrationConfig) -> PnaOptions:
+def pna_options(options: PriceAvailabilityOptions, integration: IntegrationConfig, *,
+                category_map: Mapping[str, str] | None = None) -> PnaOptions:
+    """The planner's options; ``category_map`` is catalog_sync's effective map (its file map when not given)."""
     catalog = catalog_sync_options(integration)
     markup, currency = effective_pricing(options, integration)
-    category_map = dict(catalog.category_map) if catalog is not None else {}
+    if category_map is None:
+        category_map = dict(catalog.category_map) if catalog is not None else {}
     return PnaOptions(
         key_prefix="product",
         fields=FIELDS_BY_PSA[integration.psa.system],
@@ -67,6 +74,6 @@ def pna_options(options: PriceAvailabilityOptions, integration: IntegrationConfi
         currency_rates=dict(currency.rates),
         update_price=options.update_price,
         default_rule=MarkupRule(percent=markup.percent, basis=markup.basis),
-        rules_by_category=rules_by_category(markup, category_map),
+        rules_by_category=rules_by_category(markup, dict(category_map)),
         distributor_wins=catalog.distributor_wins if catalog is not None else False,
     )

@@ -87,7 +87,7 @@ class PriceAvailabilitySteps(TemplateBase[PriceAvailabilityOptions]):
 
     def extract(self, run: RunContext) -> pd.DataFrame:
         skus = wanted_skus(run, self.xref(run))
-        planner = pna_options(self.options(run), run.integration)
+        planner = self._planner(run, refresh=True)
         if not skus:
             return pna_frame([], currency=planner.source_currency)
         client = run.tdsynnex_client()
@@ -110,13 +110,23 @@ class PriceAvailabilitySteps(TemplateBase[PriceAvailabilityOptions]):
         from channelsync.reconcile.price_availability import build_pna_plan
 
         adapter = product_adapter(run.integration.psa.system, run.psa_client())
-        plan = build_pna_plan(valid, adapter.read_products(), self.xref(run),
-                              pna_options(self.options(run), run.integration))
+        plan = build_pna_plan(valid, adapter.read_products(), self.xref(run), self._planner(run))
         conflicts = plan.conflicts()
         items = self.plan_items(conflicts, outcome=outcomes.CONFLICT.name, error_code=conflicts["error_code"],
                                 reason=conflicts["reason"])
         return PlanSummary(plan_path=self.stage_plan(run, plan.frame), counts=plan.counts, diff=plan.diff_rows(),
                            items=items)
+
+    def _planner(self, run: RunContext, *, refresh: bool = False) -> Any:
+        """The planner's options, with catalog_sync's effective category map (file + state store), read by
+        the extract and staged for the reconcile (``channelsync.effective_maps``)."""
+        from channelsync.effective_maps import for_run
+        from channelsync.state.option_maps import CATEGORIES
+        from channelsync.templates.price_availability.planning import catalog_sync_options
+
+        catalog = catalog_sync_options(run.integration)
+        category_map = for_run(run, CATEGORIES, catalog.category_map, refresh=refresh) if catalog is not None else {}
+        return pna_options(self.options(run), run.integration, category_map=category_map)
 
     def apply(self, run: RunContext, plan_path: str) -> LoadSummary:
         plan = PnaPlan(frame=self.read_plan(plan_path))

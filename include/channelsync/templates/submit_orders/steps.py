@@ -246,21 +246,9 @@ class SubmitOrdersSteps(TemplateBase[SubmitOrdersOptions]):
             plan = self.read_plan(plan_path)
             plan = plan[plan["op"].isin(PLAN_OPS)]
             return plan[list(PLAN_COLUMNS)].to_dict("records")  # type: ignore[no-any-return]
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
+        from channelsync.runs.staged_rows import read_where
 
-        from channelsync.runs.staging import as_path
-
-        with as_path(plan_path).open("rb") as source:
-            parquet = pq.ParquetFile(source)
-            column = parquet.schema_arrow.get_field_index("source_key")
-            groups = []
-            for number in range(parquet.metadata.num_row_groups):
-                stats = parquet.metadata.row_group(number).column(column).statistics
-                if stats is None or not stats.has_min_max or stats.min <= partition <= stats.max:
-                    groups.append(number)
-            table = parquet.read_row_groups(groups, columns=list(PLAN_COLUMNS))
-        mine = table.filter(pc.equal(table["source_key"], partition))
+        mine = read_where(plan_path, "source_key", [partition], columns=list(PLAN_COLUMNS))
         return [row for row in mine.to_pylist() if row["op"] in PLAN_OPS]
 
     def _submit_op(self, key: str, fields: dict[str, Any], psa_id: str | None) -> Operation:

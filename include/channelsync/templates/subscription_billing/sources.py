@@ -93,12 +93,10 @@ def stage_lines(path: ObjectStoragePath, valid: pd.DataFrame) -> str:
 def staged_rows(url: str, column: str, values: list[str] | None) -> pd.DataFrame:
     """The rows of a staged Parquet file whose ``column`` is one of ``values`` (None: every row): the lines
     :func:`stage_lines` wrote, or the plan's row of one partition. Parquet skips the row groups whose
-    min / max rule them out and Arrow drops the other rows before pandas sees them."""
-    from channelsync.runs.staging import as_path
+    min / max rule them out and Arrow drops the other rows before pandas sees them (``runs/staged_rows``)."""
+    from channelsync.runs.staged_rows import read_where
 
-    wanted = [(column, "in", values)] if values is not None else None
-    with as_path(url).open("rb") as source:
-        return pd.read_parquet(source, filters=wanted)
+    return read_where(url, column, values).to_pandas()
 
 
 def empty_lines() -> pd.DataFrame:
@@ -135,7 +133,7 @@ def join_state(run: RunContext, frame: pd.DataFrame, billed: list[CspAccount],
     if len(targets):
         data["mapping_count"] = data[["mapping_count"]].join(targets, on=data["customer_key"]).max(axis=1)
         data["mapping_count"] = data["mapping_count"].fillna(0).astype("int64")
-    known: set[str] = set(options.service_overrides)
+    known: set[str] = set(service_overrides(run, options, refresh=True))
     usage: set[str] = set()
     for account in billed:
         products = price_list(account)
@@ -181,9 +179,9 @@ def contract_and_units(adapter: Any, company_id: str, contract_id: str
     calls the load task may have in flight, so a customer's reads cost one round trip, not two. The units
     are read by the mapped id, which is the found contract's; when no contract is found under it they are
     dropped (a failed read with them) and the customer has no units, as before reading them at once."""
-    from concurrent.futures import ThreadPoolExecutor
+    from channelsync.clients.call_tally import ContextThreadPool
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="billing-units") as pool:
+    with ContextThreadPool(max_workers=1, thread_name_prefix="billing-units") as pool:
         pending = pool.submit(adapter.read_units, [contract_id])
         try:
             found = contract(adapter, company_id, contract_id)
@@ -197,7 +195,8 @@ def contract_and_units(adapter: Any, company_id: str, contract_id: str
 
 
 def services(run: RunContext, options: SubscriptionBillingOptions) -> dict[str, Service]:
-    """SKU → PSA service: ``PC_`` + SKU as service_catalog_sync names them, or the configured override.
+    """SKU → PSA service: ``PC_`` + SKU as service_catalog_sync names them, or the override
+    (:func:`service_overrides`).
     Read once in reconcile and staged; a customer task reads again only when it needs a SKU the staged
     map lacks (service_catalog_sync may have made it since, before on-call cleared the task)."""
     from channelsync.adapters.psa_services import ServiceSettings, service_adapter
@@ -220,10 +219,20 @@ def services(run: RunContext, options: SubscriptionBillingOptions) -> dict[str, 
         sku = source_key.split(":", 1)[1] if ":" in source_key else source_key
         if psa_id in by_id:
             result[sku] = by_id[psa_id]
-    for sku, name in options.service_overrides.items():
+    for sku, name in service_overrides(run, options).items():
         if name in by_name:
             result[sku] = by_name[name]
     return result
+
+
+def service_overrides(run: RunContext, options: SubscriptionBillingOptions, *, refresh: bool = False
+                      ) -> dict[str, str]:
+    """SKU → PSA service name: the file's ``service_overrides`` overlaid by the state store's
+    (``channelsync.effective_maps``), read by the extract and staged for the later stages and tasks."""
+    from channelsync.effective_maps import for_run
+    from channelsync.state.option_maps import SERVICES
+
+    return for_run(run, SERVICES, options.service_overrides, refresh=refresh)
 
 
 def period(lines: pd.DataFrame) -> tuple[date, date]:

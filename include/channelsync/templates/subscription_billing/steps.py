@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
+from channelsync.clients.call_tally import ContextThreadPool
 from channelsync.errors import CATALOG, ChannelsyncError, QuotaExhausted, define
 from channelsync.runs import outcomes
 from channelsync.runs.steps import ItemOutcome, LoadSummary, PlanSummary
@@ -162,11 +163,11 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
         plan = self.read_plan(plan_path) if partition is None else sources.staged_rows(plan_path, "partition",
                                                                                         [partition])
         keys = [partition] if partition is not None else [str(p) for p in plan["partition"]]
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="billing-reads") as pool:
+        with ContextThreadPool(max_workers=2, thread_name_prefix="billing-reads") as pool:
             early = self._start_reads(run, pool, plan, partition)
             valid = sources.staged_rows(str(plan["lines_path"].iloc[0]), "customer_key",
                                         keys if partition is not None else None) if len(plan) else pd.DataFrame()
-            return self._apply_customers(run, plan, keys, valid, early)
+            return self._apply_customers(run, plan, keys, valid, early, pool)
 
     def _start_reads(self, run: RunContext, pool: ThreadPoolExecutor, plan: pd.DataFrame, partition: str | None
                      ) -> tuple[Future[Any], Future[dict[str, str]]] | None:
@@ -183,8 +184,8 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
                 pool.submit(sources.left_behind, run, partition, LEFT_ENTITY))
 
     def _apply_customers(self, run: RunContext, plan: pd.DataFrame, keys: list[str], valid: pd.DataFrame,
-                         early: tuple[Future[Any], Future[dict[str, str]]] | None) -> LoadSummary:
-        from channelsync.runs.staging import write_csv
+                         early: tuple[Future[Any], Future[dict[str, str]]] | None, pool: ThreadPoolExecutor
+                         ) -> LoadSummary:
         from channelsync.templates.subscription_billing import sources
 
         services = sources.services_from_json(str(plan["services"].iloc[0])) if len(plan) else {}
@@ -205,17 +206,12 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
                                  for i in customer.items]
             failures += [i["error_message"] for i in customer.items if i["outcome"] == "failed"]
             operations = [self._operation(row) for row in customer.operations]
+            # What does not depend on the writes' outcomes goes on beside them, off the task's critical path.
+            aside = pool.submit(self._settle_and_report, run, key, customer, {op.key for op in operations})
             loaded = self._load_in_waves(run, customer.operations, operations)
-            settled = self.ledger(run).supersede(f"{key}|", {op.key for op in operations})
-            if settled:
-                log.info("customer %s: %d write(s) of an earlier attempt no longer planned (the contract, read "
-                         "again, has them): settled as superseded", key, settled)
+            aside.result()
             summary.outcomes += loaded.outcomes
             summary.retriable_failures += loaded.retriable_failures
-            safe = "".join(c if c.isalnum() else "_" for c in key)
-            for name, rows in (("margins", customer.margins), ("proration", customer.proration)):
-                if rows:
-                    write_csv(run.staging / f"{name}_{safe}.csv", pd.DataFrame(rows))
             if not loaded.retriable_failures:
                 self._remember(run, key, customer, loaded)
             summary.details.setdefault("totals", []).append(customer.totals)
@@ -226,6 +222,22 @@ class SubscriptionBillingSteps(TemplateBase[SubscriptionBillingOptions]):
         if failures and not summary.retriable_failures:
             summary.failed = "; ".join(failures[:3])
         return summary
+
+    def _settle_and_report(self, run: RunContext, key: str, customer: planning.CustomerPlan, planned: set[str]
+                           ) -> None:
+        """Settle the claims of an earlier attempt this plan no longer holds, and stage the customer's margin
+        and proration reports. Neither reads nor writes what this attempt's writes claim (their keys are
+        ``planned``), so it runs while they are sent."""
+        from channelsync.runs.staging import write_csv
+
+        settled = self.ledger(run).supersede(f"{key}|", planned)
+        if settled:
+            log.info("customer %s: %d write(s) of an earlier attempt no longer planned (the contract, read "
+                     "again, has them): settled as superseded", key, settled)
+        safe = "".join(c if c.isalnum() else "_" for c in key)
+        for name, rows in (("margins", customer.margins), ("proration", customer.proration)):
+            if rows:
+                write_csv(run.staging / f"{name}_{safe}.csv", pd.DataFrame(rows))
 
     def _load_in_waves(self, run: RunContext, rows: list[dict[str, Any]], operations: list[Any]) -> LoadSummary:
         """Load so that the operations of one chain (one Autotask contract service) reach the PSA in plan
