@@ -12,6 +12,7 @@ the note is written just after that state (see :func:`annotate`). A note a perso
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -81,6 +82,12 @@ def wait(timeout: float = 30.0) -> None:
         _PENDING.clear()
     for thread in pending:
         thread.join(timeout)
+
+
+# A process that ends right after its run (``dag.test()``, ``channelsync sync``) would otherwise take the
+# note down with it: Airflow's own exit handler disposes of the ORM under the writing thread (registered
+# before this module, so run after this wait).
+atexit.register(wait, 10.0)
 
 
 def _annotate(dag_id: str | None, run_id: str | None, pk: Any) -> None:

@@ -278,7 +278,7 @@ def test_through_airflow_a_failed_task_alerts_once_from_the_report(
     result = subprocess.run([sys.executable, str(tmp_path / "dags" / "alert_dag.py")], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = json.loads(next(line for line in reversed(result.stdout.splitlines()) if line.startswith('{"state"')))
     assert report["state"].endswith("failed")
     subject = "[channelsync] acme test_posting_mapped: load failed (TEST_PARTITION_BROKEN)"
     assert report["alerts"] == [[subject, "sent", ["ops@acme.example", "finance@acme.example"]]]
