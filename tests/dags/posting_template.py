@@ -39,6 +39,7 @@ class PartitionBroken(ChannelsyncError):
 
 class MemoryTarget:
     entity_type = "posting"
+    records_xref = True
     psa_system = "memory"
 
     def execute(self, operation: Operation) -> str:

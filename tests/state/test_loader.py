@@ -22,6 +22,7 @@ TARGET = Target("testpsa", "tenant-1")
 
 class ScriptedPsa:
     entity_type = "product"
+    records_xref = True
     psa_system = "testpsa"
 
     def __init__(self, script: dict[str, str] | None = None, default: str = "ok") -> None:

@@ -56,6 +56,7 @@ ITEM_FIELDS = ["id", "orderID", "productID", "quantity", "unitCost", "memo", "es
 class AutotaskOrders:
     psa_system = SYSTEM
     entity_type = "purchase_order"
+    records_xref = True  # the PO ↔ PSA purchase order pair is kept
     ORDER_FIELDS: ClassVar[tuple[str, ...]] = ("status", "order_number", "ship_date", "invoice_number", "note")
     LINE_FIELDS: ClassVar[tuple[str, ...]] = ("eta", "note")
     ORDER_LIMITS: ClassVar[Mapping[str, int]] = {"order_number": ORDER_NUMBER_LIMIT,

@@ -74,6 +74,7 @@ _MISSING = -1
 class AutotaskProducts:
     psa_system = SYSTEM
     entity_type = "product"
+    records_xref = True  # a product is found again through its source ↔ PSA pair
 
     def __init__(self, client: AutotaskClient, *, inventory_location: str | None = None) -> None:
         """``inventory_location``: the InventoryLocations.locationName holding the distributor's stock

@@ -52,6 +52,7 @@ AUTOTASK_SERVICE_LOOKUP_FAILED = define(
 class AutotaskServices:
     psa_system = SYSTEM
     entity_type = "service"
+    records_xref = True  # a service is found again through its source ↔ PSA pair
 
     def __init__(self, client: AutotaskClient, settings: ServiceSettings) -> None:
         self.client = client

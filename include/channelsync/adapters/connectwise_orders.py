@@ -57,6 +57,7 @@ _STATUS_IDS: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDic
 class ConnectWiseOrders:
     psa_system = SYSTEM
     entity_type = "purchase_order"
+    records_xref = True  # the PO ↔ PSA purchase order pair is kept
     ORDER_FIELDS: ClassVar[tuple[str, ...]] = ("status", "order_number", "ship_date", "tracking", "invoice_number",
                                                "invoice_date", "note")
     LINE_FIELDS: ClassVar[tuple[str, ...]] = ("order_number", "ship_date", "tracking", "serials", "eta",

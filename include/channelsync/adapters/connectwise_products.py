@@ -51,6 +51,7 @@ PRODUCT_TYPE = "Hardware"
 class ConnectWiseProducts:
     psa_system = "connectwise"
     entity_type = "product"
+    records_xref = True  # a product is found again through its source ↔ PSA pair
 
     def __init__(self, client: ConnectWiseClient) -> None:
         self.client = client

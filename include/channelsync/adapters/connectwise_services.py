@@ -54,6 +54,7 @@ CW_SERVICE_LOOKUP_FAILED = define("CW_SERVICE_LOOKUP_FAILED", SYSTEM,
 class ConnectWiseServices:
     psa_system = SYSTEM
     entity_type = "service"
+    records_xref = True  # a service is found again through its source ↔ PSA pair
 
     def __init__(self, client: ConnectWiseClient, settings: ServiceSettings) -> None:
         self.client = client

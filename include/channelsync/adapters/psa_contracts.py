@@ -92,6 +92,7 @@ class PsaContract:
 class PsaContractAdapter(Protocol):
     psa_system: str
     entity_type: str
+    records_xref: bool  # see runs/loader.OperationExecutor
 
     def read_contracts(self, company_ids: Sequence[str] | None = None) -> list[PsaContract]: ...
 

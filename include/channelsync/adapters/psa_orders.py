@@ -30,6 +30,7 @@ Skip = Callable[[str, "str | None"], bool]
 class PsaOrderAdapter(Protocol):
     psa_system: str
     entity_type: str
+    records_xref: bool  # see runs/loader.OperationExecutor
     ORDER_FIELDS: ClassVar[tuple[str, ...]]
     LINE_FIELDS: ClassVar[tuple[str, ...]]
     ORDER_LIMITS: ClassVar[Mapping[str, int]]

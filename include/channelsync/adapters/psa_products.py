@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 class PsaProductAdapter(Protocol):
     psa_system: str
     entity_type: str
+    records_xref: bool  # see runs/loader.OperationExecutor
 
     def read_products(self) -> pd.DataFrame:
         """Every product in the PSA as the canonical PSA_PRODUCT table (paging hidden, one pass)."""

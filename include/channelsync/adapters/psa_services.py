@@ -41,6 +41,7 @@ class ServiceSettings:
 class PsaServiceAdapter(Protocol):
     psa_system: str
     entity_type: str
+    records_xref: bool  # see runs/loader.OperationExecutor
 
     def check_settings(self) -> None:
         """Resolve the settings against the PSA; :class:`ServiceConfigError` (listing the allowed values) if

@@ -88,6 +88,7 @@ def order_numbers(lines: Iterable[Any]) -> str:
 class TdSynnexOrders:
     psa_system = SYSTEM  # the loader's name for the target system
     entity_type = "tdsynnex_order"  # cross-reference: customer PO number → sales order number(s)
+    records_xref = True  # customer PO number ↔ sales order number(s)
 
     def __init__(self, client: TdSynnexXmlClient) -> None:
         self.client = client

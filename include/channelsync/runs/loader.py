@@ -60,6 +60,9 @@ HELD_BY_OTHER_RUN = define("HELD_BY_OTHER_RUN", "channelsync",
 class OperationExecutor(Protocol):
     entity_type: str
     psa_system: str  # the target system's name (kept for the PSA adapters that came first)
+    # Whether an applied operation leaves a source ↔ target cross-reference: False where the record is
+    # found again through the ledger instead (a contract posting).
+    records_xref: bool
 
     def execute(self, operation: Operation) -> str:
         """Send the operation; return the id of the record it wrote."""
@@ -221,7 +224,7 @@ class _Session:
     def _xref(self, op: Operation, target_id: str) -> dict[str, Any] | None:
         """The cross-reference an applied operation leaves, unless the executor keeps none (a posting
         is found again through the ledger, not through a source ↔ target pair)."""
-        if not getattr(self.executor, "records_xref", True):
+        if not self.executor.records_xref:
             return None
         return {"psa_system": self.ledger.target.system, "entity_type": self.executor.entity_type,
                 "source_key": op.source_key, "psa_id": target_id, "fingerprint": op.fingerprint}
