@@ -14,12 +14,11 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-ClientFactory = Callable[[str, str], Any]  # (system, conn_id) → client, as runs.context.hook_client_factory
+from channelsync.integration_clients import ClientFactory, IntegrationClients
 
 
 @dataclass(frozen=True)
@@ -45,47 +44,25 @@ class CheckedTarget:
                 f"sync {'on' if sync_enabled else 'off'}")
 
 
-class MappingEditor:
+class MappingEditor(IntegrationClients):
     """The mapping checks and writes of one integration. Clients are made once per (system, connection)
     and hold cross-process slots (Autotask's thread leases): call :meth:`release_slots` when done."""
 
     def __init__(self, integration: Any, url: str, *, client_factory: ClientFactory | None = None) -> None:
-        self.integration, self.url = integration, url
-        self._factory = client_factory
-        self._clients: dict[tuple[str, str], Any] = {}
+        super().__init__(integration, client_factory=client_factory)
+        self.url = url
 
     @property
     def name(self) -> str:
         return str(self.integration.name)
 
-    # --- clients ----------------------------------------------------------------------------------------
-
-    def client(self, system: str, conn_id: str) -> Any:
-        if (system, conn_id) not in self._clients:
-            factory = self._factory
-            if factory is None:
-                from channelsync.runs.context import hook_client_factory
-
-                factory = hook_client_factory
-            self._clients[(system, conn_id)] = factory(system, conn_id)
-        return self._clients[(system, conn_id)]
-
-    def release_slots(self) -> None:
-        """Give back the cross-process slots the clients hold, as a run does."""
-        for client in self._clients.values():
-            release = getattr(client, "release_slots", None)
-            if callable(release):
-                release()
-
     def psa(self) -> Any:
         from channelsync.adapters.psa_companies import companies_adapter
 
-        psa = self.integration.psa
-        return companies_adapter(psa.system, self.client(psa.system, psa.conn_id))
+        return companies_adapter(self.integration.psa.system, self.psa_client())
 
     def psa_tenant(self) -> str | None:
-        psa = self.integration.psa
-        tenant = getattr(self.client(psa.system, psa.conn_id), "tenant_id", None)
+        tenant = getattr(self.psa_client(), "tenant_id", None)
         return str(tenant) if tenant else None
 
     # --- the integration's billing setup ----------------------------------------------------------------

@@ -105,7 +105,7 @@ def _lookup(integration: Any, read: str, *args: Any) -> tuple[Any, str | None]:
     except Exception as exc:  # the system is down or refuses: the page still shows
         return None, _reason(exc)
     finally:
-        lookups.close()
+        lookups.release_slots()
 
 
 # ---- one integration's map ---------------------------------------------------------------------------

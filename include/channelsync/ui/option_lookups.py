@@ -3,44 +3,19 @@ person asks (a link on the page), to fill in the form — never to save anything
 (``category_list.txt`` next to the daily file), the PSA's product categories (Autotask's product category
 picklist, ConnectWise's procurement subcategories: what catalog_sync can file a product under) and the
 PSA's services (what subscription_billing can bill a SKU to). Clients are made once per (system,
-connection) and hold cross-process slots (Autotask's thread leases): :meth:`Lookups.close` gives them back.
+connection) and hold cross-process slots (Autotask's thread leases): :meth:`Lookups.release_slots` gives them back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-ClientFactory = Callable[[str, str], Any]  # (system, conn_id) → client, as runs.context.hook_client_factory
+from channelsync.integration_clients import IntegrationClients
+
 SERVICES_SHOWN = 50
 
 
-class Lookups:
-    def __init__(self, integration: Any, *, client_factory: ClientFactory | None = None) -> None:
-        self.integration = integration
-        self._factory = client_factory
-        self._clients: dict[tuple[str, str], Any] = {}
-
-    def client(self, system: str, conn_id: str) -> Any:
-        if (system, conn_id) not in self._clients:
-            factory = self._factory
-            if factory is None:
-                from channelsync.runs.context import hook_client_factory
-
-                factory = hook_client_factory
-            self._clients[(system, conn_id)] = factory(system, conn_id)
-        return self._clients[(system, conn_id)]
-
-    def close(self) -> None:
-        for client in self._clients.values():
-            release = getattr(client, "release_slots", None)
-            if callable(release):
-                release()
-
-    def _psa_client(self) -> Any:
-        psa = self.integration.psa
-        return self.client(psa.system, psa.conn_id)
-
+class Lookups(IntegrationClients):
     def distributor_categories(self) -> dict[str, str]:
         """TD SYNNEX's category codes with their (level-1) description, from the daily file's site."""
         tdsynnex = self.integration.distributors["tdsynnex"]
@@ -51,7 +26,7 @@ class Lookups:
         """The category names a mapping may name on the integration's PSA."""
         from channelsync.adapters.psa_products import product_adapter
 
-        adapter: Any = product_adapter(self.integration.psa.system, self._psa_client())
+        adapter: Any = product_adapter(self.integration.psa.system, self.psa_client())
         names: list[str] = adapter.category_names()
         return names
 
@@ -60,7 +35,7 @@ class Lookups:
         at most :data:`SERVICES_SHOWN`."""
         from channelsync.adapters.psa_services import ServiceSettings, service_adapter
 
-        adapter = service_adapter(self.integration.psa.system, self._psa_client(), ServiceSettings(billing_code=None))
+        adapter = service_adapter(self.integration.psa.system, self.psa_client(), ServiceSettings(billing_code=None))
         frame = adapter.read_services()
         wanted = " ".join(str(find or "").split()).casefold()
         rows = [{"psa_id": str(r.psa_id), "name": str(r.name), "period": None if r.period is None else str(r.period)}
