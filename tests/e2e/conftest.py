@@ -51,7 +51,7 @@ def run_template(sandbox_server: SandboxServer, state_store: str) -> RunTemplate
     counter = {"n": 0}
 
     def run(template: str, integration: str, *, preview: bool = False, params: dict[str, Any] | None = None,
-            **option_overrides: Any) -> dict[str, Any]:
+            load_tasks: int = 1, **option_overrides: Any) -> dict[str, Any]:
         counter["n"] += 1
         spec = TEMPLATES[template]
         integration_config = config.get(integration)
@@ -62,7 +62,7 @@ def run_template(sandbox_server: SandboxServer, state_store: str) -> RunTemplate
             state_url=state_store,
             client_factory=SettingsClientFactory(connections, state_url=state_store),
         )
-        return run_in_process(context, load_object(spec.steps)())
+        return run_in_process(context, load_object(spec.steps)(), load_tasks=load_tasks)
 
     return run
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
+from channelsync.clients.call_tally import CallTally, ContextThreadPool
 from channelsync.errors import ChannelsyncError, define
 from channelsync.runs.context import RunContext
 from channelsync.runs.slot_release import load_running
@@ -197,9 +198,14 @@ def stage_report(run: RunContext, results: dict[str, dict[str, Any] | None], *, 
     return summary
 
 
-def run_in_process(run: RunContext, steps: TemplateSteps, *, preview_rows: int = 50) -> dict[str, Any]:
+def run_in_process(run: RunContext, steps: TemplateSteps, *, preview_rows: int = 50, load_tasks: int = 1
+                   ) -> dict[str, Any]:
     """All five stages in order, with the DAG's failure semantics (tests and benchmarks use this;
-    ``channelsync sync`` runs the real DAG through ``dag.test()``)."""
+    ``channelsync sync`` runs the real DAG through ``dag.test()``).
+
+    ``load_tasks``: how many of a mapped load's task instances run at once, as the PSA pool admits them
+    (:func:`channelsync.templates.dag_builder.load_tasks_at_once`); each is a context of its own on a thread,
+    sharing the run's clients (as the benchmarks run them; 1: one after another, in plan order)."""
     results: dict[str, dict[str, Any] | None] = {}
     stage = "extract"
     try:
@@ -211,7 +217,7 @@ def run_in_process(run: RunContext, steps: TemplateSteps, *, preview_rows: int =
         stage = "load"
         if planned.get("partitions"):
             # As Airflow runs a mapped load: every partition is tried, a failed one fails only itself.
-            loads, failures = _load_partitions(run, steps, planned)  # each failure is recorded there
+            loads, failures = _load_partitions(run, steps, planned, load_tasks)  # each failure recorded there
             results["load"] = {"run_id": run.run_id, "partitions": loads}
             if failures:
                 summary = stage_report(run, results, failed=True)
@@ -227,14 +233,22 @@ def run_in_process(run: RunContext, steps: TemplateSteps, *, preview_rows: int =
     return stage_report(run, results, failed=False)
 
 
-def _load_partitions(run: RunContext, steps: TemplateSteps, planned: dict[str, Any]
+def _load_partitions(run: RunContext, steps: TemplateSteps, planned: dict[str, Any], load_tasks: int
                      ) -> tuple[list[dict[str, Any]], list[Exception]]:
-    loads: list[dict[str, Any]] = []
-    failures: list[Exception] = []
-    for partition in planned["partitions"]:
+    def load(partition: str) -> dict[str, Any] | Exception:
+        # A task instance of its own: its own call tally, the run's clients (one set per process, as a worker).
+        task = run if load_tasks <= 1 else replace(run, _tally=CallTally())
         try:
-            loads.append(stage_load(run, steps, planned, partition=partition))
+            return stage_load(task, steps, planned, partition=partition)
         except Exception as exc:
-            record_stage_failure(run, f"load of {partition}", exc)
-            failures.append(exc)
-    return loads, failures
+            record_stage_failure(task, f"load of {partition}", exc)
+            return exc
+
+    partitions = [str(p) for p in planned["partitions"]]
+    if load_tasks <= 1:
+        results = [load(p) for p in partitions]
+    else:
+        with ContextThreadPool(max_workers=load_tasks, thread_name_prefix="load-task") as pool:
+            results = list(pool.map(load, partitions))
+    return ([r for r in results if not isinstance(r, Exception)],
+            [r for r in results if isinstance(r, Exception)])

@@ -73,10 +73,10 @@ def build_dag(integration: IntegrationConfig, template_name: str, template: Temp
     spec = TEMPLATES[template_name]
     options = dict(template.options)
     # Every task that calls the PSA takes slots of the PSA's pool equal to the calls it has in flight:
-    # reconcile reads with one, load writes with ``load.concurrency`` threads.
+    # reconcile reads with one, load writes with ``load.concurrency`` threads (a partition: at most its own).
     psa_pool = f"{integration.psa.system}_api"
     gated = integration.approval_for(template_name).mode != "never"
-    load_slots = spec.options_model.model_validate(options).load.concurrency
+    load_slots = spec.load_pool_slots(options)
     default_args = {
         "owner": integration.owner,
         "retries": 2,

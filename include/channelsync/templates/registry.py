@@ -29,12 +29,26 @@ class TemplateSpec:
     # True: the load is one mapped task per plan partition (a customer, an order), so one failure is one
     # task instance that on-call clears and reruns alone; the plan lists them (PlanSummary.partitions).
     partitioned: bool = False
+    # The most PSA calls one partition's load has in flight when that is fewer than ``load.concurrency``
+    # (one PO: its one write-back), so its task takes only those slots of the PSA pool (dag_builder).
+    partition_in_flight: int | None = None
     # The template's own DAG params (name → airflow.sdk.Param keyword arguments), e.g. the invoice to bill
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     # "module:Class" of a light watcher (``schedule(options)``, ``poll(run)``): a DAG of its own polls the
     # source and emits an Asset event listing new work (invoices); the template's DAG is scheduled on that
     # Asset (dag_builder.build_watcher_dag)
     watcher: str | None = None
+
+    def load_pool_slots(self, options: dict[str, Any]) -> int:
+        """Slots of the PSA's pool a load task takes: the calls it has in flight (``load.concurrency`` workers,
+        or fewer for a partition that never has more, ``partition_in_flight``)."""
+        concurrency = self.options_model.model_validate(options).load.concurrency
+        return min(concurrency, self.partition_in_flight or concurrency)
+
+    def load_tasks_at_once(self, options: dict[str, Any], pool_slots: int) -> int:
+        """How many of a mapped load's task instances a PSA pool of ``pool_slots`` runs at once (Airflow starts
+        a task while the pool has its slots free; the executor's own parallelism aside)."""
+        return max(1, pool_slots // self.load_pool_slots(options))
 
 
 TEMPLATES: dict[str, TemplateSpec] = {
@@ -64,6 +78,7 @@ TEMPLATES: dict[str, TemplateSpec] = {
             options_model=SubmitOrdersOptions,
             distributors=("tdsynnex",),
             partitioned=True,  # one load task instance per PO
+            partition_in_flight=1,
         ),
         TemplateSpec(
             name="order_status",
