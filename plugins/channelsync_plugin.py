@@ -1,7 +1,8 @@
 """channelsync in Airflow's UI: the operations pages and the DAG-run notes.
 
 - ``fastapi_apps``: the pages, served by Airflow's API server under ``/channelsync`` behind Airflow's
-  own sign-in and permissions (``channelsync_ui/security.py``).
+  own sign-in and permissions (``channelsync_ui/security.py``); imported on the first request
+  (``channelsync_ui/lazy_app.py``): the other processes that load plugins never serve them.
 - ``external_views``: Dashboard and Error catalog in Airflow's navigation (embedded, so deep links
   work: ``/plugin/channelsync/channelsync/runs/<id>``), a "Sync history" tab on each DAG and a
   "Sync status" tab on each DAG run.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 from channelsync_ui import run_notes
-from channelsync_ui.app import app
+from channelsync_ui.lazy_app import LazyApp
 
 from channelsync.ui.links import NAV_ROUTE
 
@@ -22,7 +23,7 @@ ICON = f"{PREFIX}/static/icon.svg"
 
 class ChannelsyncPlugin(AirflowPlugin):
     name = "channelsync"
-    fastapi_apps = [{"app": app, "url_prefix": PREFIX, "name": "channelsync operations"}]
+    fastapi_apps = [{"app": LazyApp("channelsync_ui.app:app"), "url_prefix": PREFIX, "name": "channelsync operations"}]
     external_views = [
         # On the toolbar itself (no category: a category puts it in that menu).
         {"name": "channelsync", "href": f"{PREFIX}/", "url_route": NAV_ROUTE, "destination": "nav",
