@@ -8,7 +8,9 @@ line are made through the PSA's REST API (before any latency is injected), then 
 to every TD SYNNEX and PSA request and:
 
 1. submit_orders: extract, validate, reconcile, then the mapped load — one partition per PO, run on
-   ``--parallel`` threads as Airflow runs the mapped task instances within the PSA pool's slots;
+   ``--parallel`` threads as Airflow runs the mapped task instances within the PSA pool's slots (a PO's task
+   takes 1 slot; the default 3 is what its write-back may have in flight on Autotask's PurchaseOrders:
+   more tasks would only wait for the entity's leases);
 2. TD SYNNEX ships and invoices every order; order_status polls them (4 POs in flight: PO status, then the
    invoice query; then the PSA updates on ``load.concurrency`` workers);
 3. order_status again, nothing moved: PSA writes (must be 0); every PO is complete (shipped and invoiced in
