@@ -1,7 +1,7 @@
 """Benchmark: submit_orders then order_status for N purchase orders with emulated latency.
 
 Run: ``.venv/bin/python benchmarks/bench_orders.py [--psa autotask|connectwise] [--orders 1000]
-[--latency-ms 50] [--parallel 3] [--faults]``
+[--latency-ms 50] [--parallel 3] [--faults] [--state-url URL]``
 
 The sandbox runs in its own process (small scale); a fresh SQLite state store in a temp dir. N POs of one
 line are made through the PSA's REST API (before any latency is injected), then ``--latency-ms`` is added
@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--parallel", type=int, default=3)
     parser.add_argument("--faults", action="store_true")
+    parser.add_argument("--state-url", default=None,
+                        help="an empty state store to use (e.g. a PostgreSQL database); default: SQLite in a temp dir")
     parser.add_argument("--batched", action="store_true",
                         help="submit_orders' load as one task (the loader's workers) instead of one per PO")
     args = parser.parse_args()
@@ -64,7 +66,7 @@ def main() -> None:
           f"{args.parallel} load task(s) at once")
     with sandbox_process("small") as url, tempfile.TemporaryDirectory() as home:
         os.environ["CHANNELSYNC_HOME"] = home
-        state_url = f"sqlite:///{home}/state.db"
+        state_url = args.state_url or f"sqlite:///{home}/state.db"
         os.environ["CHANNELSYNC_STATE_URL"] = state_url
         upgrade(state_url)
         control = SandboxControl(url)
