@@ -335,12 +335,13 @@ class RunResult:
 _CONFIGS: dict[str, Any] = {}
 
 
-def psa_pool_slots(psa: Psa) -> int:
+def psa_pool_slots(psa: Psa, sandbox_url: str) -> int:
     """The slots of the PSA's Airflow pool in ``airflow_settings.yaml`` (what the demo loads into Airflow)."""
-    import yaml
+    from channelsync.airflow_settings import read_settings
+    from channelsync.templates.dag_builder import psa_pool_name
 
-    settings = yaml.safe_load((ROOT / "airflow_settings.yaml").read_text())["airflow"]
-    return next(int(pool["pool_slot"]) for pool in settings["pools"] if pool["pool_name"] == f"{psa.system}_api")
+    pools = read_settings(ROOT / "airflow_settings.yaml", sandbox_url=sandbox_url)["pools"]
+    return next(int(pool["pool_slot"]) for pool in pools if pool["pool_name"] == psa_pool_name(psa.system))
 
 
 def _integration(name: str) -> Any:
@@ -361,6 +362,7 @@ class Runner:
         self.state_url = state_url
         self.config = _integration(psa.integration)
         self.factory = SettingsClientFactory(connections, state_url=state_url)
+        self.pool_slots = psa_pool_slots(psa, control.base_url)
         self.n = 0
         self.seq = 0
         self._calls: list[StageCall] | None = None
@@ -405,7 +407,7 @@ class Runner:
             setattr(stages, name, self.timed(name.removeprefix("stage_"), original))
         self._calls = []
         # As many customers' load tasks at once as the PSA's pool admits (each takes load.concurrency slots).
-        load_tasks = spec.load_tasks_at_once(options, psa_pool_slots(self.psa))
+        load_tasks = spec.load_tasks_at_once(options, self.pool_slots)
         started, cpu = time.perf_counter(), time.process_time()
         try:
             summary = stages.run_in_process(context, load_object(spec.steps)(), load_tasks=load_tasks)
@@ -557,11 +559,9 @@ def bench_main(args: argparse.Namespace, psa: Psa) -> None:
 def report_first(control: Any, psa: Psa, seeded: Seeded, result: RunResult, concurrency: int,
                  args: argparse.Namespace) -> None:
     s = result.summary
-    latency = args.latency_ms / 1000
     print(f"1. first invoice: status {s['status']}, plan {s.get('plan')}, counts {s['counts']}"
           + (f", ERROR {s['error']}" if "error" in s else ""), flush=True)
     load_found = result.within("load")
-    load_s = result.span("load")
     writes, reads = split_calls(result.entries)
     load_writes, load_reads = split_calls(load_found)
     customers = len(result.stage("load"))
@@ -579,45 +579,52 @@ def report_first(control: Any, psa: Psa, seeded: Seeded, result: RunResult, conc
     matching, wanted = seats_match(control, psa, seeded)
     print(f"   seats on {seeded.month}: {matching} of {wanted} customers' contracts hold exactly the invoice's seats")
     print(f"   reads in the load: {len(load_reads) / max(1, customers):.2f} per customer ({by_shape(load_reads)})")
-    if latency > 0 and load_found and psa.system != "autotask" and result.load_tasks > 1:
-        # No per-entity cap outside Autotask: what holds the calls in flight is the pool's admission.
-        allowed = result.load_tasks * concurrency
-        wide = len(load_found) * latency / allowed
-        print(f"   {psa.system} has no per-entity cap: {result.load_tasks} load tasks x {concurrency} = {allowed} "
-              f"calls in flight; load vs {len(load_found)} calls x {args.latency_ms:g} ms / {allowed} = {wide:.1f} s "
-              f"-> ratio {load_s / wide:.3f} (target <= {TARGET_RATIO}); the figures below divide by {concurrency}")
-    if latency > 0 and load_found:
-        bound = len(load_found) * latency / concurrency
-        other = len(result.entries) - len(load_found)
-        run_bound = bound + other * latency
-        print(f"   load : {load_s:.1f} s vs bound {len(load_found)} calls x {args.latency_ms:g} ms / {concurrency} = "
-              f"{bound:.1f} s -> ratio {load_s / bound:.3f} (target <= {TARGET_RATIO}); "
-              f"{result.load_tasks} load task(s) at once")
-        print(f"   run  : {result.wall_s:.1f} s vs bound {bound:.1f} s + {other} other calls x {args.latency_ms:g} "
-              f"ms = {run_bound:.1f} s -> ratio {result.wall_s / run_bound:.3f} (target <= {TARGET_RATIO})")
-        server_s = sum(float(e["duration_ms"]) for e in load_found) / 1000
-        print(f"   load vs the sandbox's own durations (latency + its handling) / {concurrency}: "
-              f"{server_s / concurrency:.1f} s -> {load_s / (server_s / concurrency):.3f}")
-        if result.load_tasks == 1:
-            # One customer after another: its writes wait for its reads, and the next customer for its end.
-            rounds = sum(math.ceil(len(split_calls(found)[1]) / concurrency)
-                         + math.ceil(len(split_calls(found)[0]) / concurrency) for found in result.per_call("load"))
-            ideal = sum(ideal_schedule(found, concurrency) for found in result.per_call("load"))
-            print(f"   one customer at a time: vs the per-customer bound ({rounds} rounds of {concurrency} calls: "
-                  f"reads, then writes) {rounds * latency:.1f} s -> {load_s / (rounds * latency):.3f}; vs the "
-                  f"per-customer schedule on the sandbox's durations (reads at once, then writes on {concurrency} "
-                  f"workers): {ideal:.1f} s -> {load_s / ideal:.3f} (the rest is this process's own: client, state "
-                  "store, waiting for a core)")
-        elif psa.system == "autotask":
-            # Customers overlap: what no schedule beats is the busiest entity's calls on its 3 threads.
-            entity, busiest = Counter(shape(e).split(" ", 1)[1].split("/", 1)[0] for e in load_found).most_common(1)[0]
-            print(f"   customers overlapping: vs the busiest entity's bound ({busiest} {entity} calls x "
-                  f"{args.latency_ms:g} ms / {concurrency}) {busiest * latency / concurrency:.1f} s -> "
-                  f"{load_s / (busiest * latency / concurrency):.3f}")
+    if args.latency_ms > 0 and load_found:
+        print_bounds(psa, result, concurrency, args)
     print(f"   sandbox handling per endpoint, ms beyond the latency (mean): {handling(load_found, args.latency_ms)}")
     print_breakdown(customers, result.cpu_s, result.wall_s, load_found)
     if psa.system == "autotask":
         print_limits(control, "after the first run")
+
+
+def print_bounds(psa: Psa, result: RunResult, concurrency: int, args: argparse.Namespace) -> None:
+    """The load and the run against the API lower bound, then against the bound the schedule allows."""
+    latency = args.latency_ms / 1000
+    load_found, load_s = result.within("load"), result.span("load")
+    bound = len(load_found) * latency / concurrency
+    other = len(result.entries) - len(load_found)
+    run_bound = bound + other * latency
+    print(f"   load : {load_s:.1f} s vs bound {len(load_found)} calls x {args.latency_ms:g} ms / {concurrency} = "
+          f"{bound:.1f} s -> ratio {load_s / bound:.3f} (target <= {TARGET_RATIO}); "
+          f"{result.load_tasks} load task(s) at once")
+    print(f"   run  : {result.wall_s:.1f} s vs bound {bound:.1f} s + {other} other calls x {args.latency_ms:g} "
+          f"ms = {run_bound:.1f} s -> ratio {result.wall_s / run_bound:.3f} (target <= {TARGET_RATIO})")
+    server_s = sum(float(e["duration_ms"]) for e in load_found) / 1000
+    print(f"   load vs the sandbox's own durations (latency + its handling) / {concurrency}: "
+          f"{server_s / concurrency:.1f} s -> {load_s / (server_s / concurrency):.3f}")
+    if result.load_tasks == 1:
+        # One customer after another: its writes wait for its reads, and the next customer for its end.
+        rounds = sum(math.ceil(len(split_calls(found)[1]) / concurrency)
+                     + math.ceil(len(split_calls(found)[0]) / concurrency) for found in result.per_call("load"))
+        ideal = sum(ideal_schedule(found, concurrency) for found in result.per_call("load"))
+        print(f"   one customer at a time: vs the per-customer bound ({rounds} rounds of {concurrency} calls: "
+              f"reads, then writes) {rounds * latency:.1f} s -> {load_s / (rounds * latency):.3f}; vs the "
+              f"per-customer schedule on the sandbox's durations (reads at once, then writes on {concurrency} "
+              f"workers): {ideal:.1f} s -> {load_s / ideal:.3f} (the rest is this process's own: client, state "
+              "store, waiting for a core)")
+    elif psa.system == "autotask":
+        # Customers overlap: what no schedule beats is the busiest entity's calls on its 3 threads.
+        entity, busiest = Counter(shape(e).split(" ", 1)[1].split("/", 1)[0] for e in load_found).most_common(1)[0]
+        print(f"   customers overlapping: vs the busiest entity's bound ({busiest} {entity} calls x "
+              f"{args.latency_ms:g} ms / {concurrency}) {busiest * latency / concurrency:.1f} s -> "
+              f"{load_s / (busiest * latency / concurrency):.3f}")
+    else:
+        # No per-entity cap (ConnectWise): what holds the calls in flight is the pool's admission.
+        allowed = result.load_tasks * concurrency
+        wide = len(load_found) * latency / allowed
+        print(f"   {psa.system} has no per-entity cap: {result.load_tasks} load tasks x {concurrency} = {allowed} "
+              f"calls in flight; load vs {len(load_found)} calls x {args.latency_ms:g} ms / {allowed} = {wide:.1f} s "
+              f"-> ratio {load_s / wide:.3f} (target <= {TARGET_RATIO})")
 
 
 def report_second(control: Any, psa: Psa, seeded: Seeded, result: RunResult, concurrency: int,

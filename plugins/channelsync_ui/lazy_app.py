@@ -9,12 +9,13 @@ callable, so this stand-in is mounted instead and forwards every request to the 
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import anyio.to_thread
+
+from channelsync.imports import load_object
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -22,8 +23,8 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class LazyApp:
-    """An ASGI app that is ``module:attribute``, imported at the first request (in a worker thread, so the
-    API server's event loop goes on answering meanwhile)."""
+    """The ASGI app at import path ``module:attribute`` (``channelsync.imports.load_object``), imported at the
+    first request (in a worker thread, so the API server's event loop goes on answering meanwhile)."""
 
     def __init__(self, target: str) -> None:
         self.target = target
@@ -33,8 +34,7 @@ class LazyApp:
     def load(self) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
         with self._lock:
             if self._app is None:
-                module, attribute = self.target.split(":")
-                self._app = getattr(importlib.import_module(module), attribute)
+                self._app = load_object(self.target)
             return self._app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

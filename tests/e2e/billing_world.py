@@ -78,6 +78,14 @@ def line_variant(line: dict[str, Any], new_id: int, **changes: Any) -> dict[str,
     return record
 
 
+def crayon_rrp(control: SandboxControl, part_number: str) -> float:
+    """Retail per seat per billing period, from the emulator's price list (the input of the scenario)."""
+    for product in control.records("crayon", "agreementproducts"):
+        if product["ProductVariant"]["PartNumber"] == part_number:
+            return float(product["RecommendedRetailPrice"]["Value"])
+    raise AssertionError(f"{part_number} not on the price list")
+
+
 def service_ids(control: SandboxControl, psa: str) -> dict[str, str]:
     """PSA service / catalog item name → id."""
     if psa == "autotask":

@@ -14,7 +14,7 @@ from channelsync.sandbox.control_client import SandboxControl
 from channelsync.templates.registry import TEMPLATES
 from tests.e2e import billing_world as world
 from tests.e2e.conftest import RunTemplate, last_seq, writes
-from tests.e2e.test_subscription_billing import MONTHLY, _crayon_rrp
+from tests.e2e.test_subscription_billing import MONTHLY
 
 SEATS = [3, 5, 7, 11, 13, 17]
 
@@ -24,7 +24,7 @@ def test_two_customers_load_at_once_post_exactly_what_one_at_a_time_would(
     assert TEMPLATES["subscription_billing"].load_tasks_at_once({}, 8) == 2  # the demo pool's admission
     assert run_template("service_catalog_sync", "demo-autotask")["status"] in ("success", "warning")
     service = world.service_ids(sandbox, "autotask")[f"PC_{MONTHLY}"]
-    price = _crayon_rrp(sandbox, MONTHLY)
+    price = world.crayon_rrp(sandbox, MONTHLY)
     customers = [world.new_customer(sandbox, state_store, "demo-autotask", name=f"Overlap {n} Test", offer=MONTHLY,
                                     quantity=seats, day=1, contract_start="2026-12-01", contract_end="2027-11-30")
                  for n, seats in enumerate(SEATS)]

@@ -21,14 +21,6 @@ MONTHLY = "CFQ7TTC0LDPB:0001:P1M:Monthly"  # Microsoft 365 Business Standard, mo
 ANNUAL = "CFQ7TTC0LDPB:0001:P1Y:Annual"
 
 
-def _crayon_rrp(control: SandboxControl, part_number: str) -> float:
-    """Retail per seat per billing period, from the emulator's price list (the input of the scenario)."""
-    for product in control.records("crayon", "agreementproducts"):
-        if product["ProductVariant"]["PartNumber"] == part_number:
-            return float(product["RecommendedRetailPrice"]["Value"])
-    raise AssertionError(f"{part_number} not on the price list")
-
-
 def _items(state_url: str, run_id: int) -> list[dict[str, Any]]:
     return repository.list_items(state_url, run_id)
 
@@ -46,8 +38,8 @@ def autotask_services(sandbox: SandboxControl, run_template: RunTemplate) -> dic
 
 def test_crayon_to_autotask_two_months(sandbox: SandboxControl, run_template: RunTemplate, state_store: str,
                                        autotask_services: dict[str, str]) -> None:
-    price = _crayon_rrp(sandbox, MONTHLY)  # per seat per month
-    year_price = 12 * _crayon_rrp(sandbox, ANNUAL)  # the list gives a month's price; billed a year at a time
+    price = world.crayon_rrp(sandbox, MONTHLY)  # per seat per month
+    year_price = 12 * world.crayon_rrp(sandbox, ANNUAL)  # the list gives a month's price; billed a year at a time
     service = autotask_services[f"PC_{MONTHLY}"]
     annual_service = autotask_services[f"PC_{ANNUAL}"]
 

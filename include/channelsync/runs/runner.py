@@ -204,7 +204,7 @@ def run_in_process(run: RunContext, steps: TemplateSteps, *, preview_rows: int =
     ``channelsync sync`` runs the real DAG through ``dag.test()``).
 
     ``load_tasks``: how many of a mapped load's task instances run at once, as the PSA pool admits them
-    (:func:`channelsync.templates.dag_builder.load_tasks_at_once`); each is a context of its own on a thread,
+    (``TemplateSpec.load_tasks_at_once``); each is a context of its own on a thread,
     sharing the run's clients (as the benchmarks run them; 1: one after another, in plan order)."""
     results: dict[str, dict[str, Any] | None] = {}
     stage = "extract"

@@ -69,12 +69,17 @@ def _steps(spec: TemplateSpec) -> Any:
     return load_object(spec.steps)()
 
 
+def psa_pool_name(system: str) -> str:
+    """The Airflow pool of a PSA's API, shared by every DAG that calls it (``airflow_settings.yaml``)."""
+    return f"{system}_api"
+
+
 def build_dag(integration: IntegrationConfig, template_name: str, template: TemplateConfig) -> DAG:
     spec = TEMPLATES[template_name]
     options = dict(template.options)
     # Every task that calls the PSA takes slots of the PSA's pool equal to the calls it has in flight:
     # reconcile reads with one, load writes with ``load.concurrency`` threads (a partition: at most its own).
-    psa_pool = f"{integration.psa.system}_api"
+    psa_pool = psa_pool_name(integration.psa.system)
     gated = integration.approval_for(template_name).mode != "never"
     load_slots = spec.load_pool_slots(options)
     default_args = {
