@@ -92,7 +92,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from probes import Probes  # benchmarks/probes.py: this script's folder is on the path
+from pools import psa_pool_slots  # benchmarks/pools.py: this script's folder is on the path
+from probes import Probes
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.25
@@ -335,15 +336,6 @@ class RunResult:
 _CONFIGS: dict[str, Any] = {}
 
 
-def psa_pool_slots(psa: Psa, sandbox_url: str) -> int:
-    """The slots of the PSA's Airflow pool in ``airflow_settings.yaml`` (what the demo loads into Airflow)."""
-    from channelsync.airflow_settings import read_settings
-    from channelsync.templates.dag_builder import psa_pool_name
-
-    pools = read_settings(ROOT / "airflow_settings.yaml", sandbox_url=sandbox_url)["pools"]
-    return next(int(pool["pool_slot"]) for pool in pools if pool["pool_name"] == psa_pool_name(psa.system))
-
-
 def _integration(name: str) -> Any:
     """The demo integration's configuration, read once per process (the file may change while this runs)."""
     from channelsync.config import load_config
@@ -362,7 +354,7 @@ class Runner:
         self.state_url = state_url
         self.config = _integration(psa.integration)
         self.factory = SettingsClientFactory(connections, state_url=state_url)
-        self.pool_slots = psa_pool_slots(psa, control.base_url)
+        self.pool_slots = psa_pool_slots(psa.system, control.base_url)
         self.n = 0
         self.seq = 0
         self._calls: list[StageCall] | None = None

@@ -25,9 +25,9 @@ def read_where(url: str, column: str, values: Sequence[str] | None, *,
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from channelsync.runs.staging import as_path
+    from channelsync.runs.staging import readable
 
-    with as_path(url).open("rb") as source:
+    with readable(url) as source:
         parquet = pq.ParquetFile(source)
         wanted = list(columns) if columns is not None else None
         if values is None:

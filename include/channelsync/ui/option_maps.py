@@ -77,12 +77,12 @@ def staged_extract(plan_path: str | None, columns: list[str]) -> Any:
     try:
         import pyarrow.parquet as pq
 
-        from channelsync.runs.staging import as_path
+        from channelsync.runs.staging import as_path, readable
 
         path = as_path(plan_path).parent / EXTRACT_FILE
         if not path.exists():
             return None
-        with path.open("rb") as source:
+        with readable(path) as source:
             table = pq.ParquetFile(source)
             present = [c for c in columns if c in table.schema_arrow.names]
             return table.read(columns=present).to_pandas() if present else None
