@@ -62,7 +62,17 @@ DRIVER = textwrap.dedent("""
     from airflow.utils.state import TaskInstanceState
     from channelsync.state.db import session_scope, upgrade
     from channelsync.state.models import SyncApproval, SyncRun
+    # What the helper threads use, imported and configured here, before any thread starts: a thread importing
+    # Airflow's API app while the main thread's first ORM query configures the mappers (whose hook imports
+    # every Airflow model) deadlocked the driver on the import lock against SQLAlchemy's configure lock.
+    from fastapi.testclient import TestClient
+    from airflow.api_fastapi.app import create_app, get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from airflow.jobs.job import Job
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+    from sqlalchemy.orm import configure_mappers
 
+    configure_mappers()
     upgrade()
     GATE = "approve_plan"
     seen = {}
@@ -83,23 +93,13 @@ DRIVER = textwrap.dedent("""
                     return ti.run_id, ti.trigger_timeout
             time.sleep(0.2)
 
-    API = []
-
-    def api():
-        # Airflow's own REST API app, in this process (it shares the metadata database), built once.
-        if not API:
-            from fastapi.testclient import TestClient
-            from airflow.api_fastapi.app import create_app
-
-            API.append(TestClient(create_app("core")))
-        return API[0]
+    # Airflow's own REST API app, in this process (it shares the metadata database), built here in the main
+    # thread: building it imports its routes, which a helper thread must not do while a DAG run configures.
+    API = TestClient(create_app("core"))
 
     def answer(dag_id, option, comment):
         # As Airflow's Required actions page does: the REST API, signed in as alice.
-        from airflow.api_fastapi.app import get_auth_manager
-        from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-
-        client = api()
+        client = API
         run_id, _ = gate_waiting(dag_id)
         token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="alice", role="admin"))
         url = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{GATE}/-1/hitlDetails"
@@ -111,9 +111,6 @@ DRIVER = textwrap.dedent("""
 
     def time_out(dag_id):
         # As the scheduler does: its sweep of requests past their deadline.
-        from airflow.jobs.job import Job
-        from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
-
         _, deadline = gate_waiting(dag_id)
         time.sleep(max(0.0, (deadline - datetime.now(timezone.utc)).total_seconds()) + 0.2)
         SchedulerJobRunner(job=Job()).check_awaiting_input_timeouts()

@@ -21,3 +21,6 @@ class Operation:
     # "tenant": never sent twice, whatever run or integration carries it; "run": a later run re-plans it
     scope: Scope = "run"
     before: dict[str, Any] = field(default_factory=dict)  # the target's values of changed_fields (reports)
+    # The key of the tenant-scoped create that makes this op's record: while another live run holds that create
+    # (written in parts, e.g. a product then its vendor row), this op waits for it instead of overtaking it.
+    follows: str | None = None

@@ -104,6 +104,7 @@ class Ledger:
                     _claim_insert(session.get_bind().dialect.name), rows_in_order)}
                 known = [entry for entry in chunk if (self.scope_of(entry.scope), entry.key) not in inserted]
                 rows = self._rows(session, known) if known else {}
+                creating = self._creates_in_progress(session, chunk, now)
                 finished = self._finished_runs(session, {row.run_id for row in rows.values()
                                                          if row.holder != self.holder and row.run_id is not None})
                 for entry in chunk:
@@ -111,8 +112,34 @@ class Ledger:
                     row = rows.get(where)
                     with self._lock:
                         self._row_ids[where] = inserted[where] if row is None else row.id
-                    result[entry.key] = Claim("send") if row is None else self._decide(session, row, finished, now)
+                    claim = Claim("send") if row is None else self._decide(session, row, finished, now)
+                    if claim.state in ("send", "uncertain") and entry.follows in creating:
+                        claim = self._held(creating[str(entry.follows)])  # kept: a later claim of it decides again
+                    result[entry.key] = claim
         return result
+
+    def _creates_in_progress(self, session: Any, chunk: Sequence[Operation], now: datetime) -> dict[str, Any]:
+        """The creates that ops of ``chunk`` follow (:attr:`Operation.follows`) which another run that is still
+        running holds unsettled right now, by key.
+
+        A create written in parts (an Autotask product, then its vendor row) is visible in the target before it
+        is complete: another integration reading it then may plan to complete it too (an update ensuring the
+        vendor row) and, sent at once, write the part twice. Held until the create is marked, that update finds
+        the part in place. A create whose run has ended, or older than :data:`ORPHAN_AFTER`, holds nothing."""
+        keys = sorted({entry.follows for entry in chunk if entry.follows})
+        if not keys:
+            return {}
+        rows = [row for row in session.execute(select(*_ROW_COLUMNS).where(
+            _LEDGER.c.target_system == self.target.system, _LEDGER.c.target_tenant == self.target.tenant,
+            _LEDGER.c.scope == "tenant", _LEDGER.c.idempotency_key.in_(keys),
+            _LEDGER.c.status.in_(("pending", "unknown")))) if row.run_id != self.run_id and row.holder != self.holder]
+        finished = self._finished_runs(session, {row.run_id for row in rows if row.run_id is not None})
+        live = {}
+        for row in rows:
+            updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
+            if row.run_id is not None and row.run_id not in finished and now - updated <= ORPHAN_AFTER:
+                live[str(row.idempotency_key)] = row
+        return live
 
     def _new_row(self, entry: Operation, now: datetime) -> dict[str, Any]:
         return {
