@@ -334,4 +334,4 @@ def build_catalog_plan(
         key_suffix=key_suffix,
     )
     notes = [f"{len(vanished)} linked PSA product(s) no longer exist; re-matched or re-created"]
-    return CatalogPlan(frame=frame, fields=fields, notes=notes if len(vanished) else [])
+    return CatalogPlan(frame=frame, fields=fields, notes=notes if len(vanished) else [], key_prefix=options.key_prefix)

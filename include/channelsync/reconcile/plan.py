@@ -27,20 +27,12 @@ def _value(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _create_key(key: str, op: str, source_key: str) -> str | None:
-    """For an update or deactivation, the key of the create of its source's record (the keys of
-    ``reconcile/catalog.py``: ``{prefix}:{op}:{source_key}:…`` and ``{prefix}:create:{source_key}:new``): another
-    integration may be creating that record right now, and the ledger holds this op until it is complete."""
-    if op not in ("update", "deactivate") or f":{op}:" not in key:
-        return None
-    return f"{key.split(f':{op}:', 1)[0]}:create:{source_key}:new"
-
-
 @dataclass
 class CatalogPlan:
     frame: pd.DataFrame  # canonical.PLAN columns (also what a staged plan file holds)
     fields: tuple[str, ...]  # the managed product fields
     notes: list[str] = field(default_factory=list)  # plan-level remarks for the report (e.g. stale links)
+    key_prefix: str = "product"  # what leads its idempotency keys (``CatalogOptions.key_prefix``)
 
     @property
     def fingerprint_fields(self) -> tuple[str, ...]:
@@ -81,9 +73,8 @@ class CatalogPlan:
             if name in LOCATORS:
                 desired[LOCATORS[name]] = _value(row.get(f"before_{LOCATORS[name]}"))
         op = str(row["op"])
-        key = str(_value(row["idempotency_key"]))
         return Operation(
-            key=key,
+            key=str(_value(row["idempotency_key"])),
             op=op,
             source_key=str(row["source_key"]),
             target_id=_value(row["psa_id"]),
@@ -94,7 +85,9 @@ class CatalogPlan:
             fingerprint=str(fingerprint or ""),
             scope="tenant" if op in tenant_scoped else "run",
             before={name: _value(row[f"before_{name}"]) for name in changed},
-            follows=_create_key(key, op, str(row["source_key"])),
+            # Another integration may be creating this record right now: the ledger holds the write until the
+            # create (reconcile/catalog.py's first-create key) is complete.
+            follows=f"{self.key_prefix}:create:{row['source_key']}:new" if op in ("update", "deactivate") else None,
         )
 
     def operations(self, ops: Sequence[str] = WRITE_OPS, *, tenant_scoped: Collection[str] = ("create",)

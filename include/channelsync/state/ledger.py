@@ -134,12 +134,7 @@ class Ledger:
             _LEDGER.c.scope == "tenant", _LEDGER.c.idempotency_key.in_(keys),
             _LEDGER.c.status.in_(("pending", "unknown")))) if row.run_id != self.run_id and row.holder != self.holder]
         finished = self._finished_runs(session, {row.run_id for row in rows if row.run_id is not None})
-        live = {}
-        for row in rows:
-            updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
-            if row.run_id is not None and row.run_id not in finished and now - updated <= ORPHAN_AFTER:
-                live[str(row.idempotency_key)] = row
-        return live
+        return {str(row.idempotency_key): row for row in rows if not _orphan(row, finished, now)}
 
     def _new_row(self, entry: Operation, now: datetime) -> dict[str, Any]:
         return {
@@ -173,9 +168,7 @@ class Ledger:
             return Claim("send")  # inserted just now
         if row.status == "failed":  # refused by the target: nothing was written, so it may be sent
             return Claim("send") if self._take_over(session, row, now) else self._held(row)
-        updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
-        orphan = row.run_id is None or row.run_id in finished or now - updated > ORPHAN_AFTER
-        if row.run_id == self.run_id or orphan:  # pending / unknown: it may have been sent
+        if row.run_id == self.run_id or _orphan(row, finished, now):  # pending / unknown: it may have been sent
             return Claim("uncertain") if self._take_over(session, row, now) else self._held(row)
         return self._held(row)
 
@@ -265,3 +258,9 @@ class Ledger:
                             OperationLedger.scope == scope,
                             OperationLedger.idempotency_key.in_(keys[start: start + _CHUNK]))).tuples().all())
         return out
+
+
+def _orphan(row: Any, finished: set[int], now: datetime) -> bool:
+    """Whether the run holding ``row`` is gone: none, ended (``finished``), or silent past :data:`ORPHAN_AFTER`."""
+    updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
+    return row.run_id is None or row.run_id in finished or now - updated > ORPHAN_AFTER

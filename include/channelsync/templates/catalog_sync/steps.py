@@ -54,7 +54,7 @@ class CatalogSyncSteps(TemplateBase[CatalogSyncOptions]):
                            items=items)
 
     def apply(self, run: RunContext, plan_path: str) -> LoadSummary:
-        plan = self._read_plan(plan_path, self._planner(run).fields)
+        plan = self._read_plan(plan_path, self._planner(run))
         adapter = catalog_adapter(self.options(run), run.integration.psa.system, run.psa_client())
         # Hand-made products that already match are linked without a write.
         linked = self.link_existing(run, plan.xref_only().itertuples(), psa_system=adapter.psa_system)
@@ -75,12 +75,12 @@ class CatalogSyncSteps(TemplateBase[CatalogSyncOptions]):
         return catalog_options(self.options(run), psa_system=run.integration.psa.system,
                                category_map=self.category_map(run))
 
-    def _read_plan(self, plan_path: str, fields: tuple[str, ...]) -> CatalogPlan:
+    def _read_plan(self, plan_path: str, planner: Any) -> CatalogPlan:
         from channelsync.reconcile.plan import CatalogPlan
 
         frame = self.read_plan(plan_path)
         frame["changed_fields"] = frame["changed_fields"].map(lambda v: tuple(v) if v is not None else ())
-        return CatalogPlan(frame=frame, fields=fields)
+        return CatalogPlan(frame=frame, fields=planner.fields, key_prefix=planner.key_prefix)
 
 
 CATALOG_CONFLICT = define("CATALOG_CONFLICT", "channelsync",
